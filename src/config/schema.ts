@@ -1,0 +1,44 @@
+// The one configuration schema: every setting, its default, and why the default is what it is.
+import { type Static, Type } from "@sinclair/typebox";
+
+const section = <T extends Parameters<typeof Type.Object>[0]>(properties: T) =>
+  Type.Object(properties, { additionalProperties: false, default: {} });
+
+export const ConfigSchema = Type.Object(
+  {
+    // Development default; the appliance image sets /var/lib/goosed in /etc/goosed/goosed.yaml.
+    dataDir: Type.String({ minLength: 1, default: "./goosed-data", description: "directory holding goosed.db and blobs/" }),
+    http: section({
+      host: Type.String({ minLength: 1, default: "0.0.0.0", description: "address the HTTP API listens on" }),
+      // 8080 so a developer can start goosed without root; the appliance image sets 80.
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: "HTTP port; 0 picks a free one" }),
+      // 1 MiB: API bodies are small JSON; artifacts arrive through bundles and the object store, not here.
+      bodyLimitBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: "largest accepted request body" }),
+    }),
+    log: section({
+      level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")], {
+        default: "info",
+      }),
+      // auto: colour lines on a terminal, JSON lines under systemd/journald and in files.
+      format: Type.Union([Type.Literal("auto"), Type.Literal("json"), Type.Literal("pretty")], { default: "auto" }),
+    }),
+    jobs: section({
+      // How often idle workers look for due jobs; new jobs wake them at once, so this only bounds retry latency.
+      pollIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+      // A job that fails this many times is marked failed for good.
+      maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+      backoffBaseMs: Type.Integer({ minimum: 1, default: 2000 }),
+      backoffMaxMs: Type.Integer({ minimum: 1, default: 300_000 }),
+    }),
+    events: section({
+      // Enough for a day of a busy VLAN's lease and run events, small enough to keep the database lean.
+      retainCount: Type.Integer({ minimum: 100, default: 100_000 }),
+      retainHours: Type.Integer({ minimum: 1, default: 168 }),
+    }),
+    // In-flight requests and jobs get this long after SIGTERM before they are cut off.
+    shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

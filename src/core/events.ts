@@ -1,0 +1,66 @@
+// The event bus: every event is persisted (for SSE resume with Last-Event-ID) and then fanned out live.
+import { asc, gt, lt, lte, or, sql } from "drizzle-orm";
+import { type Db, events } from "../db/index.ts";
+
+export interface AppEvent {
+  id: number;
+  at: number;
+  type: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
+export type EventListener = (event: AppEvent) => void;
+
+export interface EventRetention {
+  retainCount: number;
+  retainHours: number;
+}
+
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Persists first, so a subscriber that reconnects with the id it saw can always resume after it. */
+  publish(type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
+    const at = this.now();
+    const row = this.db.insert(events).values({ at, type, subject, data }).returning({ id: events.id }).get();
+    const event: AppEvent = { id: row.id, at, type, subject, data };
+    for (const listener of this.listeners) listener(event);
+    return event;
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Events after `afterId`, oldest first; the caller pages with the last id it got. */
+  since(afterId: number, limit: number): AppEvent[] {
+    return this.db.select().from(events).where(gt(events.id, afterId)).orderBy(asc(events.id)).limit(limit).all();
+  }
+
+  /** The smallest id still kept, or null when the log is empty; a resume point below it has lost events. */
+  oldestId(): number | null {
+    return this.db.select({ id: sql<number | null>`min(${events.id})` }).from(events).get()?.id ?? null;
+  }
+
+  prune(retention: EventRetention): number {
+    const cutoffAt = this.now() - retention.retainHours * 3_600_000;
+    const newest = this.db.select({ id: sql<number | null>`max(${events.id})` }).from(events).get()?.id ?? 0;
+    const cutoffId = newest - retention.retainCount;
+    return this.db
+      .delete(events)
+      .where(or(lt(events.at, cutoffAt), lte(events.id, cutoffId)))
+      .returning({ id: events.id })
+      .all().length;
+  }
+}

@@ -1,0 +1,83 @@
+// Opens the data directory: takes its lock, opens goosed.db in WAL mode and applies migrations.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import { AppError } from "../lib/errors.ts";
+import { type MigrationReport, migrate } from "./migrate.ts";
+import * as schema from "./schema/index.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema>;
+/** A transaction handle; functions that write inside a caller's transaction take `Db | Tx`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+export interface Store {
+  db: Db;
+  sqlite: Database;
+  dataDir: string;
+  blobsDir: string;
+  migrations: MigrationReport;
+  /** Checkpoints the WAL into the main file and releases the data-directory lock. */
+  close(): void;
+}
+
+/**
+ * A second goosed on the same data directory would run every job twice. SQLite's own file lock, held
+ * in EXCLUSIVE locking mode for the life of the process, keeps it out; the kernel drops it on any exit,
+ * kill -9 included, so a crash never leaves a stale lock behind.
+ */
+function lockDataDir(dataDir: string): Database {
+  const lock = new Database(join(dataDir, "goosed.lock"), { create: true });
+  try {
+    lock.run("PRAGMA locking_mode = EXCLUSIVE");
+    lock.run("CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since INTEGER NOT NULL)");
+    lock.transaction(() => {
+      lock.run("DELETE FROM holder");
+      lock.run("INSERT INTO holder (pid, since) VALUES (?, ?)", [process.pid, Date.now()]);
+    })();
+  } catch (err) {
+    lock.close();
+    throw new AppError({
+      code: "data-dir-in-use",
+      status: 500,
+      title: "Data directory in use",
+      detail: `${dataDir} is in use by another goosed process; stop it first or pick another --data-dir`,
+      cause: err,
+    });
+  }
+  return lock;
+}
+
+export function openStore(dataDir: string): Store {
+  const blobsDir = join(dataDir, "blobs");
+  mkdirSync(blobsDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  let sqlite: Database | undefined;
+  try {
+    sqlite = new Database(join(dataDir, "goosed.db"), { create: true, strict: true });
+    sqlite.run("PRAGMA journal_mode = WAL");
+    // FULL: a committed import or job result survives power loss, not only a process crash.
+    sqlite.run("PRAGMA synchronous = FULL");
+    sqlite.run("PRAGMA foreign_keys = ON");
+    sqlite.run("PRAGMA busy_timeout = 5000");
+    const migrations = migrate(sqlite);
+    const db = drizzle({ client: sqlite, schema });
+    const opened = sqlite;
+    return {
+      db,
+      sqlite: opened,
+      dataDir,
+      blobsDir,
+      migrations,
+      close() {
+        opened.run("PRAGMA wal_checkpoint(TRUNCATE)");
+        opened.close();
+        lock.close();
+      },
+    };
+  } catch (err) {
+    sqlite?.close();
+    lock.close();
+    throw err;
+  }
+}

@@ -1,0 +1,5 @@
+// The whole schema, one module per domain; drizzle-kit generates migrations from this.
+export * from "./tokens.ts";
+export * from "./audit.ts";
+export * from "./events.ts";
+export * from "./jobs.ts";
