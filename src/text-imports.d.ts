@@ -3,3 +3,9 @@ declare module "*.sql" {
   const text: string;
   export default text;
 }
+
+// Imported `with { type: "file" }`: a path Bun.file() can open, inside the compiled binary too.
+declare module "swagger-ui-dist/*" {
+  const path: string;
+  export default path;
+}

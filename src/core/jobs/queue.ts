@@ -3,6 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { type Db, JOB_STATES, type JobState, jobs } from "../../db/index.ts";
 import { AppError, invalid, notFound } from "../../lib/errors.ts";
+import { settlesWithin } from "../../lib/deadline.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Actor } from "../actor.ts";
 import { recordAudit } from "../audit.ts";
@@ -205,10 +206,9 @@ export class JobQueue {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
-    await Promise.race([all(), Bun.sleep(graceMs)]);
-    if (this.running.size === 0) return;
+    if (await settlesWithin(all(), graceMs)) return;
     for (const job of this.running.values()) job.controller.abort(new Error("goosed is shutting down"));
-    await Promise.race([all(), Bun.sleep(ABORT_SETTLE_MS)]);
+    await settlesWithin(all(), ABORT_SETTLE_MS);
     for (const job of this.running.values()) this.requeueInterrupted(job.row);
   }
 

@@ -1,0 +1,39 @@
+// Bearer-token auth for /v1: 401 without a valid token, 403 when its scopes are too few. One plugin, applied once.
+import { Elysia } from "elysia";
+import { type Actor, type Core, grants, type Scope, type TokenRecord } from "../core/index.ts";
+import { forbidden, unauthorized } from "./problem.ts";
+import { requestState } from "./request-state.ts";
+
+export interface Principal {
+  token: TokenRecord;
+  actor: Actor;
+}
+
+/** Reads need `read`, changes need `write`; routes under these prefixes need `admin`. */
+const ADMIN_PREFIXES = ["/v1/tokens"];
+
+export function requiredScope(method: string, path: string): Scope {
+  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return "admin";
+  return method === "GET" || method === "HEAD" ? "read" : "write";
+}
+
+export function actorOf(token: TokenRecord, request: Request): Actor {
+  const state = requestState(request);
+  return { id: `token:${token.id} (${token.name})`, source: state.source, requestId: state.requestId };
+}
+
+export const authPlugin = (core: Core) =>
+  new Elysia({ name: "auth" }).derive({ as: "scoped" }, ({ request, headers, path }): { principal: Principal } => {
+    const header = headers.authorization ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized("send an API token as 'Authorization: Bearer <token>'; the admin token is in <data>/admin-token");
+    const token = core.tokens.authenticate(match[1]!);
+    if (!token) throw unauthorized("the API token is unknown, revoked or expired; create a new one with goosed token create");
+    const actor = actorOf(token, request);
+    const needed = requiredScope(request.method, path);
+    if (!grants(token.scopes, needed)) {
+      core.recordDenied(actor, `${request.method} ${path}`, needed, token.scopes);
+      throw forbidden(`${request.method} ${path} needs the ${needed} scope; this token has ${token.scopes.join(", ")}`);
+    }
+    return { principal: { token, actor } };
+  });

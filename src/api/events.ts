@@ -1,0 +1,104 @@
+// /v1/events: Server-Sent Events, live and resumable with Last-Event-ID from the persisted event log.
+import { Elysia, t } from "elysia";
+import type { AppEvent, Core } from "../core/index.ts";
+import { eventView } from "./views.ts";
+
+// Comment lines keep proxies and idle-timeouts from closing a quiet stream.
+const KEEPALIVE_MS = 15_000;
+// Replay reads the log in pages so a long absence does not load it all at once.
+const REPLAY_PAGE = 500;
+// A client this far behind is cut off; it reconnects with Last-Event-ID and resumes from the log.
+const MAX_QUEUED_EVENTS = 10_000;
+const RECONNECT_MS = 2000;
+
+const encoder = new TextEncoder();
+const frame = (event: AppEvent) => encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`);
+
+export class EventStreams {
+  private readonly open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
+  constructor(private readonly core: Core) {}
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Replay and subscribe happen in one synchronous stretch: bun:sqlite reads block and publish is synchronous,
+   * so no event can slip between the last replayed row and the first live one.
+   */
+  stream(afterId: number | null, types: string[], signal: AbortSignal): Response {
+    const { bus } = this.core;
+    const wanted = (e: AppEvent) => types.length === 0 || types.some((p) => e.type === p || e.type.startsWith(`${p}.`));
+    let cleanup = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.open.add(controller);
+        const send = (event: AppEvent) => {
+          if (!wanted(event)) return;
+          if ((controller.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) return cleanup();
+          controller.enqueue(frame(event));
+        };
+        controller.enqueue(encoder.encode(`retry: ${RECONNECT_MS}\n\n`));
+        if (afterId !== null) {
+          const oldest = bus.oldestId();
+          if (oldest !== null && oldest > afterId + 1) {
+            controller.enqueue(encoder.encode(`event: gap\ndata: ${JSON.stringify({ lastEventId: afterId, oldestKept: oldest })}\n\n`));
+          }
+          for (let page = bus.since(afterId, REPLAY_PAGE); page.length > 0; page = bus.since(page.at(-1)!.id, REPLAY_PAGE)) {
+            for (const event of page) send(event);
+          }
+        }
+        const unsubscribe = bus.subscribe(send);
+        const keepalive = setInterval(() => controller.enqueue(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
+        cleanup = () => {
+          if (!this.open.delete(controller)) return;
+          unsubscribe();
+          clearInterval(keepalive);
+          try {
+            controller.close();
+          } catch {
+            // already closed by the client going away
+          }
+        };
+        signal.addEventListener("abort", () => cleanup(), { once: true });
+      },
+      cancel: () => cleanup(),
+    });
+    return new Response(body, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" },
+    });
+  }
+
+  /** Ends every stream, so shutdown is not held up by clients that never disconnect. */
+  closeAll(): void {
+    for (const controller of [...this.open]) {
+      this.open.delete(controller);
+      try {
+        controller.close();
+      } catch {
+        // client already gone
+      }
+    }
+  }
+}
+
+export const eventsRoutes = (streams: EventStreams) =>
+  new Elysia({ prefix: "/v1/events", tags: ["events"] }).get("",
+    ({ headers, query, request }) => {
+      const resume = headers["last-event-id"] ?? query.lastEventId;
+      const afterId = resume !== undefined && /^\d+$/.test(String(resume)) ? Number(resume) : null;
+      const types = query.types ? query.types.split(",").filter(Boolean) : [];
+      return streams.stream(afterId, types, request.signal);
+    },
+    {
+      query: t.Object(
+        {
+          lastEventId: t.Optional(t.String({ pattern: "^\\d+$", description: "resume after this id (as the Last-Event-ID header)" })),
+          types: t.Optional(t.String({ description: "comma-separated type prefixes, e.g. job,machine" })),
+        },
+        { additionalProperties: false },
+      ),
+      detail: { summary: "Server-Sent Events stream of job, machine, run, lease and import events" },
+    },
+  );

@@ -1,0 +1,120 @@
+// The HTTP API: one Elysia app composed from a plugin per resource, with one error handler and request metrics.
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import type { Config } from "../config/index.ts";
+import type { Core, Readiness } from "../core/index.ts";
+import { AppError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import { Counter, Histogram, type MetricsRegistry } from "../lib/metrics.ts";
+import { auditRoutes } from "./audit.ts";
+import { authPlugin } from "./auth.ts";
+import { readJsonBody } from "./body.ts";
+import { EventStreams, eventsRoutes } from "./events.ts";
+import { jobsRoutes } from "./jobs.ts";
+import { internalError, malformedBody, problemOf, problemResponse, routeNotFound } from "./problem.ts";
+import { beginRequest, requestState } from "./request-state.ts";
+import { statusRoutes } from "./status.ts";
+import { systemRoutes } from "./system.ts";
+import { tokensRoutes } from "./tokens.ts";
+
+export { EventStreams } from "./events.ts";
+export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
+
+export interface ApiDeps {
+  core: Core;
+  config: Readonly<Config>;
+  log: Logger;
+  metrics: MetricsRegistry;
+  readiness: Readiness;
+  streams: EventStreams;
+  version: string;
+  startedAt: number;
+}
+
+// Seconds; spans a cached GET (sub-millisecond) to a slow bundle listing.
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Probes and scrapes arrive every few seconds; logging them at info would drown the log.
+const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** Elysia wraps errors from a parser or a derive; the AppError inside is the one that says what happened. */
+function appErrorOf(code: string | number, error: unknown, method: string, path: string): AppError | null {
+  if (error instanceof AppError) return error;
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause instanceof AppError) return cause;
+  if (code === "NOT_FOUND") return routeNotFound(method, path);
+  if (code === "PARSE") return malformedBody((error as Error).message);
+  if (code === "VALIDATION") {
+    const all = (error as { all?: Array<{ path: string; message: string; summary?: string }> }).all ?? [];
+    return new AppError({
+      code: "validation-failed",
+      status: 422,
+      title: "Validation failed",
+      detail: `${all.length} field(s) rejected; see errors`,
+      errors: all.map((e) => ({ path: e.path || "/", message: e.summary ?? e.message })),
+    });
+  }
+  return null;
+}
+
+export function createApi(deps: ApiDeps) {
+  const { core, config, metrics } = deps;
+  const log = deps.log.child({ component: "http" });
+  const requests = metrics.register(new Counter("goosed_http_requests_total", "HTTP requests answered, by route and status"));
+  const durations = metrics.register(
+    new Histogram("goosed_http_request_duration_seconds", "HTTP request duration, by route and status", DURATION_BUCKETS),
+  );
+
+  return new Elysia({ normalize: false, serve: { maxRequestBodySize: config.http.bodyLimitBytes + 1024 } })
+    .onRequest(({ request, server }) => {
+      beginRequest(request, server?.requestIP(request)?.address);
+    })
+    .onParse(({ request }) => readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null))
+    .onError(({ code, error, request, set }) => {
+      const { requestId } = requestState(request);
+      const path = new URL(request.url).pathname;
+      let appError = appErrorOf(code, error, request.method, path);
+      if (!appError) {
+        log.error("request failed", { requestId, method: request.method, path, error });
+        appError = internalError();
+      }
+      set.status = appError.status;
+      return problemResponse(problemOf(appError, path, requestId));
+    })
+    .onAfterHandle(({ request, set }) => {
+      set.headers["x-request-id"] = requestState(request).requestId;
+    })
+    .onAfterResponse(({ request, route, path, set, response }) => {
+      const state = requestState(request);
+      const status = response instanceof Response ? response.status : typeof set.status === "number" ? set.status : 200;
+      const labels = { method: request.method, route: route || "unmatched", status: String(status) };
+      const seconds = (performance.now() - state.startedMs) / 1000;
+      requests.inc(labels);
+      durations.observe(labels, seconds);
+      const fields = { requestId: state.requestId, method: request.method, path, status, ms: Math.round(seconds * 1000), source: state.source };
+      if (QUIET_ROUTES.has(path)) log.debug("request", fields);
+      else log.info("request", fields);
+    })
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/openapi.json",
+        provider: "swagger-ui",
+        documentation: {
+          info: { title: "goosed API", version: deps.version, description: "Provisioning appliance API. Authenticate with 'Authorization: Bearer <token>'." },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+        swagger: { cdn: "/docs/assets/swagger-ui-bundle.js", theme: "/docs/assets/swagger-ui.css", autoDarkMode: true },
+      }),
+    )
+    .use(systemRoutes(deps))
+    .group("", (app) =>
+      app
+        .use(authPlugin(core))
+        .use(statusRoutes(deps))
+        .use(jobsRoutes(core))
+        .use(tokensRoutes(core))
+        .use(auditRoutes(core))
+        .use(eventsRoutes(deps.streams)),
+    );
+}

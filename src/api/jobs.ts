@@ -1,0 +1,62 @@
+// /v1/jobs: list, inspect, start and cancel jobs.
+import { Elysia, t } from "elysia";
+import { type Core, JOB_STATES } from "../core/index.ts";
+import type { Principal } from "./auth.ts";
+import { pageQuery } from "./paging.ts";
+import { jobView } from "./views.ts";
+
+export const jobsRoutes = (core: Core) =>
+  new Elysia({ prefix: "/v1/jobs", tags: ["jobs"] })
+    .get("",
+      ({ query }) => {
+        const page = core.jobs.list({ state: query.state, type: query.type, before: query.before, limit: query.limit ?? 50 });
+        return { items: page.items.map(jobView), next: page.next };
+      },
+      {
+        query: t.Object(
+          { ...pageQuery, state: t.Optional(t.UnionEnum(JOB_STATES)), type: t.Optional(t.String({ minLength: 1 })) },
+          { additionalProperties: false },
+        ),
+        detail: { summary: "List jobs, newest first" },
+      },
+    )
+    .get(
+      "/types",
+      () =>
+        core.jobs
+          .types()
+          .filter((d) => d.operatorStartable)
+          .map((d) => ({ type: d.type, description: d.description, concurrency: d.concurrency, payload: d.payload })),
+      { detail: { summary: "Job types an operator may start, with their payload schemas" } },
+    )
+    .get("/:id", ({ params }) => jobView(core.jobs.get(params.id)), {
+      params: t.Object({ id: t.Integer({ minimum: 1 }) }),
+      detail: { summary: "One job with its progress, result or error" },
+    })
+    .post("",
+      (ctx) => {
+        const { principal } = ctx as typeof ctx & { principal: Principal };
+        const job = core.jobs.enqueue(ctx.body.type, ctx.body.payload ?? {}, principal.actor, { operator: true });
+        ctx.set.status = 201;
+        ctx.set.headers.location = `/v1/jobs/${job.id}`;
+        return jobView(job);
+      },
+      {
+        body: t.Object(
+          { type: t.String({ minLength: 1 }), payload: t.Optional(t.Record(t.String(), t.Unknown())) },
+          { additionalProperties: false },
+        ),
+        detail: { summary: "Start a job (see /v1/jobs/types)" },
+      },
+    )
+    .post(
+      "/:id/cancel",
+      (ctx) => {
+        const { principal } = ctx as typeof ctx & { principal: Principal };
+        return jobView(core.jobs.cancel(ctx.params.id, principal.actor));
+      },
+      {
+        params: t.Object({ id: t.Integer({ minimum: 1 }) }),
+        detail: { summary: "Cancel a queued job now, or ask a running one to stop" },
+      },
+    );

@@ -1,0 +1,76 @@
+// The CLI's HTTP client: finds the appliance and its token, and turns problem JSON into one clear error line.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN_TOKEN_FILE } from "../core/index.ts";
+import { CliError } from "./usage.ts";
+
+export interface ClientOptions {
+  api?: string;
+  token?: string;
+}
+
+export interface ClientDefaults {
+  env: Record<string, string | undefined>;
+  dataDir: string;
+  httpPort: number;
+}
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.baseUrl);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach goosed at ${this.baseUrl} (${(err as Error).message}); is it running? start it with goosed serve, or pass --api`, {
+        cause: err,
+      });
+    }
+    const text = await response.text();
+    const parsed = text ? safeJson(text) : undefined;
+    if (!response.ok) {
+      const problem = parsed as { title?: string; detail?: string; errors?: Array<{ path: string; message: string }> } | undefined;
+      const fields = problem?.errors?.map((e) => `${e.path} ${e.message}`).join("; ");
+      throw new CliError(`${problem?.detail ?? problem?.title ?? `HTTP ${response.status}`}${fields ? ` (${fields})` : ""}`);
+    }
+    return parsed as T;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** --api / GOOSED_API, else the local appliance; --token / GOOSED_TOKEN, else the admin-token file. */
+export function connect(options: ClientOptions, defaults: ClientDefaults): ApiClient {
+  const api = options.api ?? defaults.env.GOOSED_API ?? `http://127.0.0.1:${defaults.httpPort}`;
+  let token = options.token ?? defaults.env.GOOSED_TOKEN;
+  if (!token) {
+    const path = join(defaults.dataDir, ADMIN_TOKEN_FILE);
+    try {
+      token = readFileSync(path, "utf8").trim();
+    } catch (err) {
+      throw new CliError(
+        `no API token: cannot read ${path} (${(err as NodeJS.ErrnoException).code}); pass --token or set GOOSED_TOKEN`,
+        { cause: err },
+      );
+    }
+  }
+  return new ApiClient(api, token);
+}

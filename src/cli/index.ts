@@ -1,0 +1,84 @@
+// The goosed command line: one cac program, two-word commands (`token create`), one top-level catch.
+import { cac } from "cac";
+import { loadConfig } from "../config/index.ts";
+import { type ApiClient, connect } from "./client.ts";
+import { registerJobs } from "./jobs.ts";
+import { registerServe, type ServeDeps } from "./serve.ts";
+import { registerStatus } from "./status.ts";
+import { registerTokens } from "./tokens.ts";
+import { CliError, UsageError } from "./usage.ts";
+
+export interface CliDeps extends ServeDeps {
+  version: string;
+}
+
+const GROUPS = new Set(["token", "jobs"]);
+
+/** cac matches a command by its first word; joining `token create` into one argument lets it match two. */
+function joinGroup(args: string[]): string[] {
+  const [group, sub, ...rest] = args;
+  if (group && GROUPS.has(group) && sub && !sub.startsWith("-")) return [`${group} ${sub}`, ...rest];
+  return args;
+}
+
+export async function runCli(args: string[], deps: CliDeps, env: Record<string, string | undefined> = process.env): Promise<number> {
+  const cli = cac("goosed");
+  cli.option("--api <url>", "appliance API URL (env GOOSED_API; default the local appliance)");
+  cli.option("--token <token>", "API token (env GOOSED_TOKEN; default <data-dir>/admin-token)");
+  cli.option("--json", "print JSON for scripts instead of tables");
+  cli.option("--debug", "show the causes behind an error");
+
+  const client = (options: Record<string, unknown>): ApiClient => {
+    // The client needs only where the appliance listens and where its data lives; a broken setting elsewhere
+    // should not stop `goosed status` from telling the operator what is wrong.
+    let defaults = { dataDir: "./goosed-data", httpPort: 8080 };
+    try {
+      const { config } = loadConfig({ env: {}, flags: {}, cwd: process.cwd(), configPath: env.GOOSED_CONFIG });
+      defaults = { dataDir: env.GOOSED_DATA_DIR ?? config.dataDir, httpPort: Number(env.GOOSED_HTTP_PORT ?? config.http.port) };
+    } catch {
+      // fall back to the development defaults above
+    }
+    return connect({ api: options.api as string | undefined, token: options.token as string | undefined }, { env, ...defaults });
+  };
+
+  registerServe(cli, deps, env);
+  registerStatus(cli, client);
+  registerTokens(cli, client);
+  registerJobs(cli, client);
+  cli.help();
+  cli.version(deps.version);
+
+  const joined = joinGroup(args);
+  const debug = args.includes("--debug");
+  try {
+    cli.parse(["goosed", "goosed", ...joined], { run: false });
+    if (cli.options.help || cli.options.version) return 0;
+    if (!cli.matchedCommand) {
+      const [first] = joined;
+      if (first && GROUPS.has(first)) {
+        cli.outputHelp();
+        return 2;
+      }
+      throw new UsageError(first ? `unknown command ${first}` : "no command given", "");
+    }
+    await cli.runMatchedCommand();
+    return 0;
+  } catch (err) {
+    return report(err, debug);
+  }
+}
+
+function report(err: unknown, debug: boolean): number {
+  const error = err as Error;
+  if (error instanceof UsageError || error?.name === "CACError") {
+    const command = error instanceof UsageError ? error.command : "";
+    process.stderr.write(`goosed: ${error.message}\nsee goosed ${command ? `${command} ` : ""}--help\n`);
+    return 2;
+  }
+  const line = error instanceof CliError ? error.message : `unexpected error: ${error?.message ?? String(err)}`;
+  process.stderr.write(`goosed: ${line}\n`);
+  if (debug) {
+    for (let cause: unknown = error; cause; cause = (cause as Error).cause) process.stderr.write(`  ${(cause as Error).stack ?? cause}\n`);
+  }
+  return 1;
+}

@@ -1,0 +1,46 @@
+// What the CLI prints: aligned tables for people, JSON for scripts, progress that suits the terminal it is on.
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printTable(headers: string[], rows: Array<Array<string | number | null | undefined>>): void {
+  const cells = rows.map((row) => row.map((c) => (c === null || c === undefined || c === "" ? "-" : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  process.stdout.write(`${line(headers.map((h) => h.toUpperCase()))}\n`);
+  for (const row of cells) process.stdout.write(`${line(row)}\n`);
+  if (rows.length === 0) process.stdout.write("(none)\n");
+}
+
+/** A bar redrawn in place on a terminal; elsewhere one plain line each time the message or whole percent changes. */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr) {
+  const tty = stream.isTTY === true;
+  let last = "";
+  return {
+    update(fraction: number, message: string | null): void {
+      const percent = Math.floor(fraction * 100);
+      if (tty) {
+        const width = 30;
+        const filled = Math.round(fraction * width);
+        stream.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(percent).padStart(3)}% ${message ?? ""}\x1b[K`);
+        return;
+      }
+      const lineText = `${percent}% ${message ?? ""}`.trimEnd();
+      if (lineText !== last) stream.write(`${lineText}\n`);
+      last = lineText;
+    },
+    done(): void {
+      if (tty) stream.write("\n");
+    },
+  };
+}
+
+export const age = (isoTime: string | null): string => {
+  if (!isoTime) return "-";
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(isoTime)) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+};

@@ -1,0 +1,48 @@
+// `goosed serve`: validate configuration once, start the appliance, stop cleanly on SIGTERM/SIGINT.
+import type { CAC } from "cac";
+import { type Config, ConfigError, describeSetting, flagName, type LoadedConfig, loadConfig, settingLeaves } from "../config/index.ts";
+import { createLogger, type Logger } from "../lib/logger.ts";
+import { UsageError } from "./usage.ts";
+
+export interface ServeDeps {
+  serve(config: LoadedConfig, log: Logger): Promise<{ stop(): Promise<void> }>;
+}
+
+function loggerFor(config: Readonly<Config>): Logger {
+  const format = config.log.format === "auto" ? (process.stdout.isTTY ? "pretty" : "json") : config.log.format;
+  return createLogger({ level: config.log.level, format });
+}
+
+export function registerServe(cli: CAC, deps: ServeDeps, env: Record<string, string | undefined>): void {
+  const command = cli
+    .command("serve", "Run the appliance: API, jobs and (once configured) DHCP and TFTP")
+    .option("--config <file>", "YAML configuration file (default /etc/goosed/goosed.yaml when present)");
+  for (const leaf of settingLeaves()) {
+    command.option(`--${flagName(leaf.path)} <value>`, `${leaf.path.join(".")}: ${describeSetting(leaf.schema)}`);
+  }
+  command.action(async (options: Record<string, unknown>) => {
+    let loaded: LoadedConfig;
+    try {
+      const { config: configPath, ...flags } = options;
+      loaded = loadConfig({ configPath: configPath as string | undefined, env, flags, cwd: process.cwd() });
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message, "serve");
+      throw err;
+    }
+    const log = loggerFor(loaded.config);
+    const appliance = await deps.serve(loaded, log);
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        log.info("signal received", { component: "main", signal });
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+        appliance.stop().then(resolve, (error) => {
+          log.error("shutdown failed", { component: "main", error });
+          resolve();
+        });
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+    });
+  });
+}

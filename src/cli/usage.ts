@@ -1,0 +1,19 @@
+// Errors the CLI turns into exit codes: usage mistakes exit 2, everything else 1.
+
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command: string,
+  ) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** A failure with advice: the one stderr line says what went wrong and what to do next. */
+export class CliError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CliError";
+  }
+}

@@ -1,0 +1,82 @@
+// Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
+import pkg from "../package.json" with { type: "json" };
+import { createApi, EventStreams } from "./api/index.ts";
+import { runCli } from "./cli/index.ts";
+import type { LoadedConfig } from "./config/index.ts";
+import { createCore, Readiness } from "./core/index.ts";
+import { openStore } from "./db/index.ts";
+import { settlesWithin } from "./lib/deadline.ts";
+import type { Logger } from "./lib/logger.ts";
+import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
+import { BlobStore, verifyBlobsJob } from "./objects/index.ts";
+
+export const VERSION: string = pkg.version;
+
+export interface Appliance {
+  url: string;
+  port: number;
+  adminTokenPath: string | null;
+  /** Stops accepting, lets in-flight requests and jobs finish within the grace period, checkpoints the WAL. */
+  stop(): Promise<void>;
+}
+
+export async function startAppliance({ config, configPath }: LoadedConfig, log: Logger): Promise<Appliance> {
+  const startedAt = Date.now();
+  const store = openStore(config.dataDir);
+  log.info("store open", { component: "db", dataDir: store.dataDir, schema: store.migrations.current, applied: store.migrations.applied, configPath });
+  const core = createCore(store, config, log);
+  core.jobs.register(verifyBlobsJob(new BlobStore(store.blobsDir)));
+  const adminTokenPath = core.tokens.ensureAdminToken(config.dataDir);
+
+  const metrics = new MetricsRegistry();
+  const streams = new EventStreams(core);
+  metrics.register(
+    new Gauge("goosed_jobs", "Jobs in the queue, by state", () =>
+      Object.entries(core.jobs.counts()).map(([state, value]) => ({ labels: { state }, value })),
+    ),
+  );
+  metrics.register(new Gauge("goosed_event_streams", "Open Server-Sent Event streams", () => [{ value: streams.count }]));
+  metrics.register(new Gauge("process_resident_memory_bytes", "Resident memory size in bytes", () => [{ value: process.memoryUsage().rss }]));
+  metrics.register(new Gauge("goosed_heap_used_bytes", "JavaScript heap in use, in bytes", () => [{ value: process.memoryUsage().heapUsed }]));
+
+  let stopping = false;
+  let listening = false;
+  const readiness = new Readiness();
+  readiness.register("database", () => {
+    store.sqlite.query("SELECT 1").get();
+    return { ok: true, detail: `${store.dataDir}/goosed.db (WAL)` };
+  });
+  readiness.register("migrations", () => ({ ok: true, detail: `schema at ${store.migrations.current}` }));
+  readiness.register("http", () => ({ ok: listening && !stopping, detail: stopping ? "shutting down" : `listening on ${config.http.host}:${port}` }));
+  readiness.register("jobs", () => ({ ok: !stopping, detail: stopping ? "draining" : `${core.jobs.runningCount} running` }));
+
+  const app = createApi({ core, config, log, metrics, readiness, streams, version: VERSION, startedAt });
+  app.listen({ hostname: config.http.host, port: config.http.port });
+  const port = app.server!.port!;
+  listening = true;
+  core.start();
+  const url = `http://${config.http.host === "0.0.0.0" ? "127.0.0.1" : config.http.host}:${port}`;
+  log.info("goosed ready", { component: "main", version: VERSION, url, port, dataDir: store.dataDir, statusPage: `${url}/`, docs: `${url}/docs` });
+  if (adminTokenPath) log.info("admin token created; it is shown nowhere else", { component: "auth", path: adminTokenPath });
+
+  return {
+    url,
+    port,
+    adminTokenPath,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      const graceMs = config.shutdownGraceMs;
+      log.info("shutting down", { component: "main", graceMs });
+      streams.closeAll();
+      const server = app.server!;
+      await Promise.all([settlesWithin(server.stop(false), graceMs).then(() => server.stop(true)), core.stop(graceMs)]);
+      store.close();
+      log.info("stopped", { component: "main" });
+    },
+  };
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2), { serve: startAppliance, version: VERSION });
+}
