@@ -1,6 +1,8 @@
 // /v1/events: Server-Sent Events, live and resumable with Last-Event-ID from the persisted event log.
-import { Elysia, t } from "elysia";
+import { Type } from "@sinclair/typebox";
+import { Elysia } from "elysia";
 import type { AppEvent, Core } from "../core/index.ts";
+import { parseQuery, queryDoc } from "./query.ts";
 import { eventView } from "./views.ts";
 
 // Comment lines keep proxies and idle-timeouts from closing a quiet stream.
@@ -83,22 +85,22 @@ export class EventStreams {
   }
 }
 
+const StreamQuery = Type.Object(
+  {
+    lastEventId: Type.Optional(Type.Integer({ minimum: 0, description: "resume after this id (as the Last-Event-ID header)" })),
+    types: Type.Optional(Type.String({ minLength: 1, description: "comma-separated type prefixes, e.g. job,machine" })),
+  },
+  { additionalProperties: false },
+);
+
 export const eventsRoutes = (streams: EventStreams) =>
   new Elysia({ prefix: "/v1/events", tags: ["events"] }).get("",
     ({ headers, query, request }) => {
-      const resume = headers["last-event-id"] ?? query.lastEventId;
-      const afterId = resume !== undefined && /^\d+$/.test(String(resume)) ? Number(resume) : null;
-      const types = query.types ? query.types.split(",").filter(Boolean) : [];
+      const q = parseQuery(StreamQuery, query);
+      const header = headers["last-event-id"];
+      const afterId = header !== undefined && /^\d+$/.test(header) ? Number(header) : (q.lastEventId ?? null);
+      const types = q.types ? q.types.split(",").filter(Boolean) : [];
       return streams.stream(afterId, types, request.signal);
     },
-    {
-      query: t.Object(
-        {
-          lastEventId: t.Optional(t.String({ pattern: "^\\d+$", description: "resume after this id (as the Last-Event-ID header)" })),
-          types: t.Optional(t.String({ description: "comma-separated type prefixes, e.g. job,machine" })),
-        },
-        { additionalProperties: false },
-      ),
-      detail: { summary: "Server-Sent Events stream of job, machine, run, lease and import events" },
-    },
+    { detail: { summary: "Server-Sent Events stream of job, machine, run, lease and import events", parameters: queryDoc(StreamQuery) } },
   );

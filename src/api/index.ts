@@ -64,7 +64,7 @@ export function createApi(deps: ApiDeps) {
     new Histogram("goosed_http_request_duration_seconds", "HTTP request duration, by route and status", DURATION_BUCKETS),
   );
 
-  return new Elysia({ normalize: false, serve: { maxRequestBodySize: config.http.bodyLimitBytes + 1024 } })
+  return new Elysia({ normalize: false })
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })

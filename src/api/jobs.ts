@@ -1,24 +1,25 @@
 // /v1/jobs: list, inspect, start and cancel jobs.
+import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import { type Core, JOB_STATES } from "../core/index.ts";
 import type { Principal } from "./auth.ts";
-import { pageQuery } from "./paging.ts";
+import { pageParams, parseQuery, queryDoc } from "./query.ts";
 import { jobView } from "./views.ts";
+
+const ListQuery = Type.Object(
+  { ...pageParams, state: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))), type: Type.Optional(Type.String({ minLength: 1 })) },
+  { additionalProperties: false },
+);
 
 export const jobsRoutes = (core: Core) =>
   new Elysia({ prefix: "/v1/jobs", tags: ["jobs"] })
     .get("",
       ({ query }) => {
-        const page = core.jobs.list({ state: query.state, type: query.type, before: query.before, limit: query.limit ?? 50 });
+        const q = parseQuery(ListQuery, query);
+        const page = core.jobs.list({ ...q, limit: q.limit ?? 50 });
         return { items: page.items.map(jobView), next: page.next };
       },
-      {
-        query: t.Object(
-          { ...pageQuery, state: t.Optional(t.UnionEnum(JOB_STATES)), type: t.Optional(t.String({ minLength: 1 })) },
-          { additionalProperties: false },
-        ),
-        detail: { summary: "List jobs, newest first" },
-      },
+      { detail: { summary: "List jobs, newest first", parameters: queryDoc(ListQuery) } },
     )
     .get(
       "/types",
