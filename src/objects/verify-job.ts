@@ -1,6 +1,7 @@
 // The blobs.verify job: re-hashes every blob to find bit rot or tampering, optionally rate-limited to spare the disk.
 import { Type } from "@sinclair/typebox";
 import { defineJob, PermanentJobError } from "../core/index.ts";
+import { abortableSleep } from "../lib/deadline.ts";
 import type { BlobStore } from "./blob-store.ts";
 
 export const verifyBlobsPayload = Type.Object(
@@ -36,7 +37,7 @@ export function verifyBlobsJob(store: BlobStore) {
           doneBytes += chunk.byteLength;
           if (payload.maxBytesPerSecond) {
             const aheadMs = (doneBytes / payload.maxBytesPerSecond) * 1000 - (performance.now() - startedMs);
-            if (aheadMs > 0) await Bun.sleep(aheadMs);
+            if (aheadMs > 0) await abortableSleep(aheadMs, ctx.signal);
           }
           ctx.progress(totalBytes === 0 ? 1 : doneBytes / totalBytes, `blob ${index + 1} of ${blobs.length}`);
         }
