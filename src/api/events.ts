@@ -17,7 +17,8 @@ const encoder = new TextEncoder();
 const frame = (event: AppEvent) => encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`);
 
 export class EventStreams {
-  private readonly open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** The cleanup of every open stream: unsubscribe, stop the keepalive, close. */
+  private readonly open = new Set<() => void>();
 
   constructor(private readonly core: Core) {}
 
@@ -32,14 +33,32 @@ export class EventStreams {
   stream(afterId: number | null, types: string[], signal: AbortSignal): Response {
     const { bus } = this.core;
     const wanted = (e: AppEvent) => types.length === 0 || types.some((p) => e.type === p || e.type.startsWith(`${p}.`));
-    let cleanup = () => {};
+    let unsubscribe = () => {};
+    let keepalive: Timer | undefined;
+    let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const cleanup = () => {
+      if (!this.open.delete(cleanup)) return;
+      unsubscribe();
+      clearInterval(keepalive);
+      try {
+        controllerRef?.close();
+      } catch {
+        // already closed by the client going away
+      }
+    };
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        this.open.add(controller);
-        const send = (event: AppEvent) => {
-          if (!wanted(event)) return;
-          if ((controller.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) return cleanup();
-          controller.enqueue(frame(event));
+        controllerRef = controller;
+        this.open.add(cleanup);
+        signal.addEventListener("abort", cleanup, { once: true });
+        /** False once the client is too far behind: the stream is closed and it resumes from its last id. */
+        const send = (event: AppEvent): boolean => {
+          if ((controller.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
+            cleanup();
+            return false;
+          }
+          if (wanted(event)) controller.enqueue(frame(event));
+          return true;
         };
         controller.enqueue(encoder.encode(`retry: ${RECONNECT_MS}\n\n`));
         if (afterId !== null) {
@@ -48,24 +67,13 @@ export class EventStreams {
             controller.enqueue(encoder.encode(`event: gap\ndata: ${JSON.stringify({ lastEventId: afterId, oldestKept: oldest })}\n\n`));
           }
           for (let page = bus.since(afterId, REPLAY_PAGE); page.length > 0; page = bus.since(page.at(-1)!.id, REPLAY_PAGE)) {
-            for (const event of page) send(event);
+            if (!page.every(send)) return;
           }
         }
-        const unsubscribe = bus.subscribe(send);
-        const keepalive = setInterval(() => controller.enqueue(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
-        cleanup = () => {
-          if (!this.open.delete(controller)) return;
-          unsubscribe();
-          clearInterval(keepalive);
-          try {
-            controller.close();
-          } catch {
-            // already closed by the client going away
-          }
-        };
-        signal.addEventListener("abort", () => cleanup(), { once: true });
+        unsubscribe = bus.subscribe(send);
+        keepalive = setInterval(() => controller.enqueue(encoder.encode(": keepalive\n\n")), KEEPALIVE_MS);
       },
-      cancel: () => cleanup(),
+      cancel: cleanup,
     });
     return new Response(body, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store", "x-accel-buffering": "no" },
@@ -74,14 +82,7 @@ export class EventStreams {
 
   /** Ends every stream, so shutdown is not held up by clients that never disconnect. */
   closeAll(): void {
-    for (const controller of [...this.open]) {
-      this.open.delete(controller);
-      try {
-        controller.close();
-      } catch {
-        // client already gone
-      }
-    }
+    for (const cleanup of [...this.open]) cleanup();
   }
 }
 

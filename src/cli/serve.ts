@@ -30,19 +30,18 @@ export function registerServe(cli: CAC, deps: ServeDeps, env: Record<string, str
       throw err;
     }
     const log = loggerFor(loaded.config);
-    const appliance = await deps.serve(loaded, log);
-    await new Promise<void>((resolve) => {
+    // Listen for signals before starting, so a SIGTERM that lands during start-up still gets a clean stop.
+    const signalled = new Promise<NodeJS.Signals>((resolve) => {
       const onSignal = (signal: NodeJS.Signals) => {
-        log.info("signal received", { component: "main", signal });
         process.off("SIGTERM", onSignal);
         process.off("SIGINT", onSignal);
-        appliance.stop().then(resolve, (error) => {
-          log.error("shutdown failed", { component: "main", error });
-          resolve();
-        });
+        resolve(signal);
       };
       process.on("SIGTERM", onSignal);
       process.on("SIGINT", onSignal);
     });
+    const appliance = await deps.serve(loaded, log);
+    log.info("signal received", { component: "main", signal: await signalled });
+    await appliance.stop();
   });
 }
