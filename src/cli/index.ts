@@ -1,6 +1,7 @@
 // The goosed command line: one cac program, two-word commands (`token create`), one top-level catch.
 import { cac } from "cac";
 import { loadConfig } from "../config/index.ts";
+import { AppError } from "../lib/errors.ts";
 import { type ApiClient, connect } from "./client.ts";
 import { registerJobs } from "./jobs.ts";
 import { registerServe, type ServeDeps } from "./serve.ts";
@@ -75,7 +76,8 @@ function report(err: unknown, debug: boolean): number {
     process.stderr.write(`goosed: ${error.message}\nsee goosed ${command ? `${command} ` : ""}--help\n`);
     return 2;
   }
-  const line = error instanceof CliError ? error.message : `unexpected error: ${error?.message ?? String(err)}`;
+  const expected = error instanceof CliError || error instanceof AppError;
+  const line = expected ? error.message : `unexpected error: ${error?.message ?? String(err)}`;
   process.stderr.write(`goosed: ${line}\n`);
   if (debug) {
     for (let cause: unknown = error; cause; cause = (cause as Error).cause) process.stderr.write(`  ${(cause as Error).stack ?? cause}\n`);
