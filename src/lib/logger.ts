@@ -67,12 +67,3 @@ function formatValue(value: unknown): string {
   if (value instanceof Error) return JSON.stringify(value.message);
   return JSON.stringify(value, jsonSafe);
 }
-
-/** A logger that drops everything, for code paths that log nothing worth keeping (CLI clients). */
-export const silentLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  child: () => silentLogger,
-};

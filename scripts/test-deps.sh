@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives (real peers and tools), once; safe to run again.
+set -euo pipefail
+
+# tool -> Debian package. Add a line when a test starts driving a new real client.
+declare -A PACKAGES=(
+  [promtool]=prometheus
+)
+
+missing=()
+for tool in "${!PACKAGES[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGES[$tool]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test-deps: missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends keeps the install small; policy-rc.d stops packages (prometheus) starting daemons here.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
