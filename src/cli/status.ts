@@ -23,11 +23,11 @@ export function registerStatus(cli: CAC, client: (options: Record<string, unknow
     else {
       const out = process.stdout;
       out.write(`goosed ${status.version} at ${api.baseUrl}, up ${status.uptimeSeconds}s, ${status.ready ? "ready" : "NOT READY"}\n`);
-      out.write(`data      ${status.dataDir} (schema ${status.schema})\n`);
+      out.write(`${"data".padEnd(11)} ${status.dataDir} (schema ${status.schema})\n`);
       for (const [name, service] of Object.entries(status.services)) {
-        out.write(`${name.padEnd(9)} ${service.ok ? "ok  " : "DOWN"} ${service.detail}\n`);
+        out.write(`${name.padEnd(11)} ${service.ok ? "ok  " : "DOWN"} ${service.detail}\n`);
       }
-      out.write(`jobs      ${Object.entries(status.jobs).map(([state, n]) => `${n} ${state}`).join(", ")}\n`);
+      out.write(`${"job queue".padEnd(11)} ${Object.entries(status.jobs).map(([state, n]) => `${n} ${state}`).join(", ")}\n`);
     }
     if (!status.ready) throw new CliError("some services are down; see the lines marked DOWN and the appliance log");
   });
