@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { backoffDelayMs, defineJob, PermanentJobError, SYSTEM_ACTOR } from "../../src/core/index.ts";
 import { openStore } from "../../src/db/index.ts";
-import { openTestCore } from "../support/core.ts";
+import { openTestCore, type TestCore } from "../support/core.ts";
 
 const payload = Type.Object({ n: Type.Optional(Type.Integer()) }, { additionalProperties: false });
 
@@ -11,6 +11,25 @@ function latch() {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { open, opened };
+}
+
+/** Registers a job type that runs until its AbortSignal fires; `opened` resolves once one has started. */
+function registerUntilAborted(t: TestCore, type: string) {
+  const started = latch();
+  t.core.jobs.register(
+    defineJob({
+      type,
+      description: "runs until aborted",
+      payload,
+      concurrency: 1,
+      operatorStartable: false,
+      async run(_p, ctx) {
+        started.open();
+        await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      },
+    }),
+  );
+  return started;
 }
 
 describe("backoffDelayMs", () => {
@@ -115,20 +134,7 @@ describe("job queue", () => {
 
   test("cancel: a queued job ends at once, a running one through its AbortSignal", async () => {
     await using t = openTestCore({ jobsPollIntervalMs: "10" });
-    const started = latch();
-    t.core.jobs.register(
-      defineJob({
-        type: "test.long",
-        description: "",
-        payload,
-        concurrency: 1,
-        operatorStartable: false,
-        async run(_p, ctx) {
-          started.open();
-          await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
-        },
-      }),
-    );
+    const started = registerUntilAborted(t, "test.long");
     t.core.start();
     const running = t.core.jobs.enqueue("test.long", {}, SYSTEM_ACTOR);
     const queued = t.core.jobs.enqueue("test.long", {}, SYSTEM_ACTOR);
@@ -210,20 +216,7 @@ describe("job queue", () => {
 
   test("shutdown past the grace period aborts running jobs and gives their attempt back", async () => {
     const t = openTestCore({ jobsPollIntervalMs: "10" });
-    const started = latch();
-    t.core.jobs.register(
-      defineJob({
-        type: "test.stubborn",
-        description: "",
-        payload,
-        concurrency: 1,
-        operatorStartable: false,
-        async run(_p, ctx) {
-          started.open();
-          await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
-        },
-      }),
-    );
+    const started = registerUntilAborted(t, "test.stubborn");
     t.core.start();
     const job = t.core.jobs.enqueue("test.stubborn", {}, SYSTEM_ACTOR);
     await started.opened;
