@@ -17,9 +17,19 @@ export function requiredScope(method: string, path: string): Scope {
   return method === "GET" || method === "HEAD" ? "read" : "write";
 }
 
-export function actorOf(token: TokenRecord, request: Request): Actor {
+function actorFor(token: TokenRecord, request: Request): Actor {
   const state = requestState(request);
   return { id: `token:${token.id} (${token.name})`, source: state.source, requestId: state.requestId };
+}
+
+/**
+ * The actor behind a /v1 request. The auth plugin derives it for every route in its group; route plugins are
+ * separate Elysia instances, so the derived field is not in their context type and is read here instead.
+ */
+export function actorOf(context: object): Actor {
+  const { principal } = context as { principal?: Principal };
+  if (!principal) throw new Error("actorOf called on a route outside the auth plugin");
+  return principal.actor;
 }
 
 export const authPlugin = (core: Core) =>
@@ -29,7 +39,7 @@ export const authPlugin = (core: Core) =>
     if (!match) throw unauthorized("send an API token as 'Authorization: Bearer <token>'; the admin token is in <data>/admin-token");
     const token = core.tokens.authenticate(match[1]!);
     if (!token) throw unauthorized("the API token is unknown, revoked or expired; create a new one with goosed token create");
-    const actor = actorOf(token, request);
+    const actor = actorFor(token, request);
     const needed = requiredScope(request.method, path);
     if (!grants(token.scopes, needed)) {
       core.recordDenied(actor, `${request.method} ${path}`, needed, token.scopes);

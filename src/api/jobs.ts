@@ -2,7 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { Elysia, t } from "elysia";
 import { type Core, JOB_STATES } from "../core/index.ts";
-import type { Principal } from "./auth.ts";
+import { actorOf } from "./auth.ts";
 import { pageParams, parseQuery, queryDoc } from "./query.ts";
 import { jobView } from "./views.ts";
 
@@ -36,8 +36,7 @@ export const jobsRoutes = (core: Core) =>
     })
     .post("",
       (ctx) => {
-        const { principal } = ctx as typeof ctx & { principal: Principal };
-        const job = core.jobs.enqueue(ctx.body.type, ctx.body.payload ?? {}, principal.actor, { operator: true });
+        const job = core.jobs.enqueue(ctx.body.type, ctx.body.payload ?? {}, actorOf(ctx), { operator: true });
         ctx.set.status = 201;
         ctx.set.headers.location = `/v1/jobs/${job.id}`;
         return jobView(job);
@@ -53,8 +52,7 @@ export const jobsRoutes = (core: Core) =>
     .post(
       "/:id/cancel",
       (ctx) => {
-        const { principal } = ctx as typeof ctx & { principal: Principal };
-        return jobView(core.jobs.cancel(ctx.params.id, principal.actor));
+        return jobView(core.jobs.cancel(ctx.params.id, actorOf(ctx)));
       },
       {
         params: t.Object({ id: t.Integer({ minimum: 1 }) }),

@@ -1,7 +1,7 @@
 // /v1/tokens: create, list and revoke API tokens (admin scope).
 import { Elysia, t } from "elysia";
 import { type Core, SCOPES } from "../core/index.ts";
-import type { Principal } from "./auth.ts";
+import { actorOf } from "./auth.ts";
 import { tokenView } from "./views.ts";
 
 export const tokensRoutes = (core: Core) =>
@@ -9,8 +9,7 @@ export const tokensRoutes = (core: Core) =>
     .get("", () => ({ items: core.tokens.list().map(tokenView) }), { detail: { summary: "List API tokens (never their secrets)" } })
     .post("",
       (ctx) => {
-        const { principal } = ctx as typeof ctx & { principal: Principal };
-        const { token, record } = core.tokens.create(ctx.body, principal.actor);
+        const { token, record } = core.tokens.create(ctx.body, actorOf(ctx));
         ctx.set.status = 201;
         ctx.set.headers.location = `/v1/tokens/${record.id}`;
         return { ...tokenView(record), token };
@@ -30,8 +29,7 @@ export const tokensRoutes = (core: Core) =>
     .delete(
       "/:id",
       (ctx) => {
-        const { principal } = ctx as typeof ctx & { principal: Principal };
-        return tokenView(core.tokens.revoke(ctx.params.id, principal.actor));
+        return tokenView(core.tokens.revoke(ctx.params.id, actorOf(ctx)));
       },
       { params: t.Object({ id: t.String({ pattern: "^[0-9a-f]{12}$" }) }), detail: { summary: "Revoke a token" } },
     );

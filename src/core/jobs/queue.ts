@@ -77,7 +77,7 @@ export class JobQueue {
     return [...this.definitions.values()];
   }
 
-  enqueue(type: string, payload: unknown, actor: Actor, options: { runAt?: number; operator?: boolean } = {}): JobRow {
+  enqueue(type: string, payload: unknown, actor: Actor, options: { operator?: boolean } = {}): JobRow {
     const definition = this.definitions.get(type);
     if (!definition || (options.operator && !definition.operatorStartable)) {
       const startable = this.types().filter((d) => !options.operator || d.operatorStartable).map((d) => d.type);
@@ -96,7 +96,7 @@ export class JobQueue {
           state: "queued",
           payload,
           maxAttempts: definition.maxAttempts ?? this.deps.options.maxAttempts,
-          runAt: options.runAt ?? at,
+          runAt: at,
           createdBy: actor.id,
           createdAt: at,
           updatedAt: at,
