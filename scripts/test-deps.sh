@@ -5,6 +5,10 @@ set -euo pipefail
 # tool -> Debian package. Add a line when a test starts driving a new real client.
 declare -A PACKAGES=(
   [promtool]=prometheus
+  [cloud-init]=cloud-init
+  [xmllint]=libxml2-utils
+  [curl]=curl
+  [shellcheck]=shellcheck
 )
 
 missing=()
