@@ -1,6 +1,7 @@
 // Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
 import pkg from "../package.json" with { type: "json" };
 import { createApi, EventStreams } from "./api/index.ts";
+import { BootService } from "./boot/index.ts";
 import { runCli } from "./cli/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
 import { createCore, Readiness } from "./core/index.ts";
@@ -50,7 +51,8 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   readiness.register("http", () => ({ ok: listening && !stopping, detail: stopping ? "shutting down" : `listening on ${config.http.host}:${port}` }));
   readiness.register("jobs", () => ({ ok: !stopping, detail: stopping ? "draining" : `${core.jobs.runningCount} running` }));
 
-  const app = createApi({ core, config, log, metrics, readiness, streams, version: VERSION, startedAt });
+  const boot = new BootService(core, { discoveryPolicy: config.boot.discoveryPolicy, globalVars: config.vars });
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, version: VERSION, startedAt });
   app.listen({ hostname: config.http.host, port: config.http.port });
   const port = app.server!.port!;
   listening = true;

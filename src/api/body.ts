@@ -1,7 +1,8 @@
 // Reads JSON request bodies with a hard size cap, whether or not the client sent Content-Length.
 import { bodyTooLarge, malformedBody, unsupportedMediaType } from "./problem.ts";
 
-export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+/** The body's bytes, refused with 413 as soon as it passes the limit. */
+export async function readRawBody(request: Request, limitBytes: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > limitBytes) throw bodyTooLarge(limitBytes);
   const chunks: Uint8Array[] = [];
@@ -13,10 +14,15 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
       chunks.push(chunk);
     }
   }
-  if (size === 0) return undefined;
+  return Buffer.concat(chunks);
+}
+
+export async function readJsonBody(request: Request, limitBytes: number): Promise<unknown> {
+  const bytes = await readRawBody(request, limitBytes);
+  if (bytes.byteLength === 0) return undefined;
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) throw unsupportedMediaType(type || "no content-type");
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(Buffer.concat(chunks));
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
   try {
     return JSON.parse(text);
   } catch (err) {

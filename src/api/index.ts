@@ -1,6 +1,7 @@
 // The HTTP API: one Elysia app composed from a plugin per resource, with one error handler and request metrics.
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
+import type { BootService } from "../boot/index.ts";
 import type { Config } from "../config/index.ts";
 import type { Core, Readiness } from "../core/index.ts";
 import { AppError } from "../lib/errors.ts";
@@ -8,7 +9,13 @@ import type { Logger } from "../lib/logger.ts";
 import { Counter, Histogram, type MetricsRegistry } from "../lib/metrics.ts";
 import { auditRoutes } from "./audit.ts";
 import { authPlugin } from "./auth.ts";
-import { readJsonBody } from "./body.ts";
+import { readJsonBody, readRawBody } from "./body.ts";
+import { AGENT_PATH_PREFIX, agentRoutes } from "./agents.ts";
+import { bootRoutes } from "./boot.ts";
+import { groupsRoutes } from "./groups.ts";
+import { machinesRoutes } from "./machines.ts";
+import { profilesRoutes } from "./profiles.ts";
+import { runsRoutes } from "./runs.ts";
 import { EventStreams, eventsRoutes } from "./events.ts";
 import { jobsRoutes } from "./jobs.ts";
 import { internalError, malformedBody, problemOf, problemResponse, routeNotFound } from "./problem.ts";
@@ -22,6 +29,7 @@ export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 
 export interface ApiDeps {
   core: Core;
+  boot: BootService;
   config: Readonly<Config>;
   log: Logger;
   metrics: MetricsRegistry;
@@ -33,8 +41,9 @@ export interface ApiDeps {
 
 // Seconds; spans a cached GET (sub-millisecond) to a slow bundle listing.
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-// Probes and scrapes arrive every few seconds; logging them at info would drown the log.
-const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+// Probes and scrapes arrive every few seconds, and a boot storm fetches thousands of boot scripts a second; logging
+// them at info would drown the log. Runs and discoveries have their own events.
+const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/boot/boot.ipxe"]);
 
 /** Elysia wraps errors from a parser or a derive; the AppError inside is the one that says what happened. */
 function appErrorOf(code: string | number, error: unknown, method: string, path: string): AppError | null {
@@ -68,7 +77,12 @@ export function createApi(deps: ApiDeps) {
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })
-    .onParse(({ request }) => readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null))
+    // Agent bodies may be binary protobuf: their routes decode the raw bytes by Content-Type themselves.
+    .onParse(({ request, path }) =>
+      path.startsWith(AGENT_PATH_PREFIX)
+        ? readRawBody(request, config.http.bodyLimitBytes)
+        : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null),
+    )
     .onError(({ code, error, request, set }) => {
       const { requestId } = requestState(request);
       const path = new URL(request.url).pathname;
@@ -108,9 +122,15 @@ export function createApi(deps: ApiDeps) {
       }),
     )
     .use(systemRoutes(deps))
+    .use(bootRoutes({ boot: deps.boot, config }))
+    .use(agentRoutes(core))
     .group("", (app) =>
       app
         .use(authPlugin(core))
+        .use(machinesRoutes(core))
+        .use(groupsRoutes(core))
+        .use(profilesRoutes(core, deps.boot))
+        .use(runsRoutes(core))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

@@ -1,5 +1,5 @@
 // The JSON shapes the API returns: timestamps as RFC 3339 strings, never internal columns like secret hashes.
-import type { AppEvent, AuditEntry, JobRow, TokenRecord } from "../core/index.ts";
+import type { AppEvent, AuditEntry, GroupRecord, JobRow, MachineRecord, ProfileRecord, RunRecord, TokenRecord } from "../core/index.ts";
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -36,3 +36,23 @@ export const tokenView = (token: TokenRecord) => ({
 export const auditView = (entry: AuditEntry) => ({ ...entry, at: iso(entry.at) });
 
 export const eventView = (event: AppEvent) => ({ ...event, at: iso(event.at) });
+
+export const machineView = (m: MachineRecord) => ({
+  ...m,
+  lastSeenAt: iso(m.lastSeenAt),
+  createdAt: iso(m.createdAt),
+  updatedAt: iso(m.updatedAt),
+});
+
+export const runView = (r: RunRecord) => ({
+  ...r,
+  deadlineAt: iso(r.deadlineAt),
+  createdAt: iso(r.createdAt),
+  updatedAt: iso(r.updatedAt),
+  finishedAt: iso(r.finishedAt),
+  transitions: r.transitions.map((x) => ({ ...x, at: iso(x.at) })),
+});
+
+export const profileView = (p: ProfileRecord) => ({ ...p, createdAt: iso(p.createdAt), updatedAt: iso(p.updatedAt) });
+
+export const groupView = (g: GroupRecord) => ({ ...g, createdAt: iso(g.createdAt), updatedAt: iso(g.updatedAt) });

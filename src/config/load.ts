@@ -68,7 +68,8 @@ export function describeSetting(schema: TSchema): string {
           : "";
     return `an integer${range}`;
   }
-  if (schema.type === "string") return "a non-empty string";
+  if (schema.type === "string") return schema.minLength ? "a non-empty string" : "a string";
+  if (schema.type === "object") return "a mapping (JSON on the command line or in the environment)";
   return String(schema[Kind]);
 }
 
@@ -76,6 +77,14 @@ export function describeSetting(schema: TSchema): string {
 function coerce(schema: TSchema, raw: unknown): unknown {
   const text = String(raw);
   if (schema.type === "integer" && /^-?\d+$/.test(text.trim())) return Number(text.trim());
+  // A map setting (vars) given on the command line or in the environment is written as JSON.
+  if (schema.type === "object") {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
   return text;
 }
 

@@ -35,6 +35,29 @@ export const ConfigSchema = Type.Object(
       retainCount: Type.Integer({ minimum: 100, default: 100_000 }),
       retainHours: Type.Integer({ minimum: 1, default: 168 }),
     }),
+    boot: section({
+      // Empty: the URL a machine used to reach goosed (its Host header), which is right whenever goosed has one address
+      // on the provisioning VLAN. Set it when machines must use a name or a proxy.
+      publicUrl: Type.String({ default: "", description: "URL machines use to reach goosed, e.g. http://10.0.0.1" }),
+      // Long enough for slow firmware to load a kernel and initrd, short enough that a leaked script is soon useless.
+      bootTokenTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900, description: "lifetime of the one-time token in a boot script" }),
+      // local: an unknown machine is enrolled and boots its disk, so plugging goosed in never reinstalls anything.
+      discoveryPolicy: Type.Union([Type.Literal("local"), Type.Literal("menu"), Type.Literal("profile")], {
+        default: "local",
+        description: "what a newly discovered machine boots: local disk, a profile menu, or discoveryProfile",
+      }),
+      discoveryProfile: Type.String({ default: "", description: "profile a discovered machine installs when discoveryPolicy is profile" }),
+    }),
+    runs: section({
+      // Two hours covers a slow Windows install over a busy VLAN; a run still going after that is stuck.
+      deadlineMinutes: Type.Integer({ minimum: 1, maximum: 10_080, default: 120, description: "a run not finished by then fails" }),
+    }),
+    agents: section({
+      refreshAfterSeconds: Type.Integer({ minimum: 60, default: 86_400, description: "agents rotate their token this often" }),
+      heartbeatSeconds: Type.Integer({ minimum: 10, default: 900, description: "how often agents check in" }),
+    }),
+    // The global layer of template variables (then group, profile, machine, run); see templates/README.md.
+    vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "global template variables" }),
     // In-flight requests and jobs get this long after SIGTERM before they are cut off.
     shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
   },

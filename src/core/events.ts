@@ -1,6 +1,6 @@
 // The event bus: every event is persisted (for SSE resume with Last-Event-ID) and then fanned out live.
 import { asc, gt, lt, lte, or, sql } from "drizzle-orm";
-import { type Db, events } from "../db/index.ts";
+import { type Db, events, type Tx } from "../db/index.ts";
 
 export interface AppEvent {
   id: number;
@@ -27,11 +27,20 @@ export class EventBus {
 
   /** Persists first, so a subscriber that reconnects with the id it saw can always resume after it. */
   publish(type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
-    const at = this.now();
-    const row = this.db.insert(events).values({ at, type, subject, data }).returning({ id: events.id }).get();
-    const event: AppEvent = { id: row.id, at, type, subject, data };
-    for (const listener of this.listeners) listener(event);
+    const event = this.record(this.db, type, subject, data);
+    this.deliver(event);
     return event;
+  }
+
+  /** Persists an event inside the caller's transaction; deliver it once that transaction has committed. */
+  record(db: Db | Tx, type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
+    const at = this.now();
+    const row = db.insert(events).values({ at, type, subject, data }).returning({ id: events.id }).get();
+    return { id: row.id, at, type, subject, data };
+  }
+
+  deliver(event: AppEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 
   subscribe(listener: EventListener): () => void {

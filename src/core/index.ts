@@ -7,6 +7,15 @@ import { type AuditFilter, listAudit, recordAudit } from "./audit.ts";
 import { EventBus } from "./events.ts";
 import { JobQueue } from "./jobs/index.ts";
 import { TokenService } from "./tokens.ts";
+import { AgentService } from "./agents.ts";
+import { BootPath } from "./boot-path.ts";
+import { GroupService } from "./groups.ts";
+import { MachineService } from "./machines.ts";
+import { ProfileService } from "./profiles.ts";
+import { RUN_DEADLINE_JOB, RunService } from "./runs/service.ts";
+import { WriteBatch } from "./write-batch.ts";
+import { defineJob } from "./jobs/index.ts";
+import { Type } from "@sinclair/typebox";
 
 export { JOB_STATES, type JobState } from "../db/index.ts";
 export { SYSTEM_ACTOR, type Actor } from "./actor.ts";
@@ -15,6 +24,14 @@ export { EventBus, type AppEvent } from "./events.ts";
 export * from "./jobs/index.ts";
 export type { Page } from "./page.ts";
 export { Readiness, type ServiceHealth } from "./readiness.ts";
+export { AgentService, type FactsReport } from "./agents.ts";
+export { BootPath, type BootLookup } from "./boot-path.ts";
+export { GroupService, type GroupInput, type GroupRecord } from "./groups.ts";
+export { TokenRefused } from "./machine-tokens.ts";
+export { MachineService, type ImportRow, type MachineInput, type MachineRecord } from "./machines.ts";
+export { INSTALL_TEMPLATES, ProfileService, profileTemplates, templateSource, type ProfileInput, type ProfileRecord, type ProfileRow } from "./profiles.ts";
+export { RunService, type ProvisionInput, type RunRecord } from "./runs/service.ts";
+export { WriteBatch } from "./write-batch.ts";
 export { ADMIN_TOKEN_FILE, grants, SCOPES, TokenService, type Scope, type TokenRecord } from "./tokens.ts";
 
 // Pruning is cheap (indexed deletes); hourly keeps the table near its bound without a job per minute.
@@ -25,6 +42,13 @@ export interface Core {
   bus: EventBus;
   tokens: TokenService;
   jobs: JobQueue;
+  batch: WriteBatch;
+  machines: MachineService;
+  groups: GroupService;
+  profiles: ProfileService;
+  runs: RunService;
+  bootPath: BootPath;
+  agents: AgentService;
   listAudit(filter: AuditFilter): ReturnType<typeof listAudit>;
   /** A security event: a valid token asked for more than its scopes allow. */
   recordDenied(actor: Actor, request: string, needed: string, held: readonly string[]): void;
@@ -38,6 +62,32 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
   const bus = new EventBus(store.db);
   const tokens = new TokenService(store.db);
   const jobs = new JobQueue({ db: store.db, bus, log: log.child({ component: "jobs" }), options: config.jobs });
+  const batch = new WriteBatch(store.db);
+  const machines = new MachineService(store.db, bus);
+  const groups = new GroupService(store.db);
+  const profiles = new ProfileService(store.db, config.vars);
+  const runs = new RunService({ db: store.db, bus, jobs, machines, defaultDeadlineMinutes: config.runs.deadlineMinutes });
+  const bootPath = new BootPath({
+    db: store.db,
+    sqlite: store.sqlite,
+    batch,
+    bus,
+    machines,
+    runs,
+    bootTokenTtlSeconds: config.boot.bootTokenTtlSeconds,
+    discovery: { policy: config.boot.discoveryPolicy, profile: config.boot.discoveryProfile },
+  });
+  const agents = new AgentService({ db: store.db, bus, runs, bootPath, settings: config.agents });
+  jobs.register(
+    defineJob({
+      type: RUN_DEADLINE_JOB,
+      description: "Fails a run that has not finished by its deadline",
+      payload: Type.Object({ runId: Type.Integer({ minimum: 1 }) }),
+      concurrency: 1,
+      operatorStartable: false,
+      run: async ({ runId }) => ({ state: runs.expire(runId) }),
+    }),
+  );
   let pruneTimer: Timer | null = null;
   const prune = () => {
     const removed = bus.prune(config.events);
@@ -48,6 +98,13 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     bus,
     tokens,
     jobs,
+    batch,
+    machines,
+    groups,
+    profiles,
+    runs,
+    bootPath,
+    agents,
     listAudit: (filter) => listAudit(store.db, filter),
     recordDenied: (actor, request, needed, held) =>
       recordAudit(store.db, actor, "auth.denied", request, { needed, held }, Date.now()),
@@ -58,6 +115,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     },
     async stop(graceMs) {
       if (pruneTimer) clearInterval(pruneTimer);
+      batch.flush();
       await jobs.stop(graceMs);
     },
   };

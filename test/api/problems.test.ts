@@ -1,3 +1,4 @@
+import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi, EventStreams } from "../../src/api/index.ts";
 import { Readiness } from "../../src/core/index.ts";
@@ -109,6 +110,7 @@ test("500 hides the cause from the client and logs it under the request id", asy
   const { token } = t.core.tokens.create({ name: "ops", scopes: ["admin"] }, { id: "test" });
   const app = createApi({
     core: t.core,
+    boot: new BootService(t.core, { discoveryPolicy: "local", globalVars: {} }),
     config: t.config,
     log,
     metrics: new MetricsRegistry(),

@@ -1,3 +1,4 @@
+import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi, EventStreams } from "../../src/api/index.ts";
 import { Readiness } from "../../src/core/index.ts";
@@ -44,6 +45,7 @@ describe("health", () => {
     });
     const app = createApi({
       core: t.core,
+      boot: new BootService(t.core, { discoveryPolicy: "local", globalVars: {} }),
       config: t.config,
       log: createLogger({ level: "error", format: "json", write: () => {} }),
       metrics: new MetricsRegistry(),

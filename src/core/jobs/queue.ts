@@ -1,7 +1,7 @@
 // The durable job queue: jobs live in SQLite, are claimed atomically, retried with backoff and recovered at start.
 import { Value } from "@sinclair/typebox/value";
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
-import { type Db, JOB_STATES, type JobState, jobs } from "../../db/index.ts";
+import { type Db, JOB_STATES, type JobState, jobs, type Tx } from "../../db/index.ts";
 import { AppError, invalid, notFound } from "../../lib/errors.ts";
 import { settlesWithin } from "../../lib/deadline.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -77,7 +77,7 @@ export class JobQueue {
     return [...this.definitions.values()];
   }
 
-  enqueue(type: string, payload: unknown, actor: Actor, options: { operator?: boolean } = {}): JobRow {
+  enqueue(type: string, payload: unknown, actor: Actor, options: { operator?: boolean; runAt?: number; db?: Db | Tx } = {}): JobRow {
     const definition = this.definitions.get(type);
     if (!definition || (options.operator && !definition.operatorStartable)) {
       const startable = this.types().filter((d) => !options.operator || d.operatorStartable).map((d) => d.type);
@@ -88,7 +88,7 @@ export class JobQueue {
     const errors = [...Value.Errors(definition.payload, payload)].map((e) => ({ path: `/payload${e.path}`, message: e.message }));
     if (errors.length > 0) throw invalid(`payload does not fit job type ${type}`, errors);
     const at = this.now();
-    const row = this.deps.db.transaction((tx) => {
+    const insert = (tx: Db | Tx) => {
       const inserted = tx
         .insert(jobs)
         .values({
@@ -96,7 +96,7 @@ export class JobQueue {
           state: "queued",
           payload,
           maxAttempts: definition.maxAttempts ?? this.deps.options.maxAttempts,
-          runAt: at,
+          runAt: options.runAt ?? at,
           createdBy: actor.id,
           createdAt: at,
           updatedAt: at,
@@ -105,7 +105,10 @@ export class JobQueue {
         .get();
       recordAudit(tx, actor, "job.create", `job:${inserted.id}`, { type, payload }, at);
       return inserted;
-    });
+    };
+    // Inside a caller's transaction the job commits (or not) with the caller's change; it is picked up by the next poll.
+    if (options.db) return insert(options.db);
+    const row = this.deps.db.transaction(insert);
     this.publish("job.queued", row);
     this.kick();
     return row;

@@ -3,3 +3,7 @@ export * from "./tokens.ts";
 export * from "./audit.ts";
 export * from "./events.ts";
 export * from "./jobs.ts";
+export * from "./profiles.ts";
+export * from "./machines.ts";
+export * from "./runs.ts";
+export * from "./machine-tokens.ts";

@@ -1,0 +1,109 @@
+// Machine credentials: boot tokens (one-time, MAC-bound, short-lived), installer tokens (one run) and agent tokens
+// (rotating). Only sha256 hashes are stored; secrets are compared in constant time; every refusal is audited.
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { and, eq, isNull } from "drizzle-orm";
+import { type Db, type MachineTokenKind, machineTokens, runs, type Tx } from "../db/index.ts";
+import { AppError } from "../lib/errors.ts";
+import type { Actor } from "./actor.ts";
+import { recordAudit } from "./audit.ts";
+import { ACTIVE_RUN_STATES } from "./runs/step.ts";
+
+export type MachineTokenRow = typeof machineTokens.$inferSelect;
+
+const PREFIX: Record<MachineTokenKind, string> = { boot: "gb", installer: "gi", agent: "ga" };
+const TOKEN = /^(gb|gi|ga)_([0-9a-f]{12})_([0-9a-f]{32})$/;
+
+export interface MintedMachineToken {
+  id: string;
+  token: string;
+  secretHash: string;
+}
+
+const hashSecret = (secret: string) => new Bun.CryptoHasher("sha256").update(secret).digest();
+
+export function mintMachineToken(kind: MachineTokenKind): MintedMachineToken {
+  const bytes = randomBytes(22).toString("hex");
+  const id = bytes.slice(0, 12);
+  const secret = bytes.slice(12);
+  return { id, token: `${PREFIX[kind]}_${id}_${secret}`, secretHash: hashSecret(secret).toString("hex") };
+}
+
+/** Why a token was refused; the status says whether the caller may try again with a fresh token (401) or not (403). */
+export class TokenRefused extends AppError {
+  constructor(
+    readonly reason: string,
+    status: 401 | 403,
+    detail: string,
+  ) {
+    super({
+      code: status === 401 ? "token-invalid" : "token-forbidden",
+      status,
+      title: status === 401 ? "Token not accepted" : "Token not valid here",
+      detail,
+    });
+  }
+}
+
+export interface TokenCheck {
+  kind: MachineTokenKind;
+  /** The MAC the caller says it is; a boot token is refused from any MAC but its own. */
+  mac?: string | null;
+  at: number;
+}
+
+/** Finds and checks a machine token inside the caller's transaction; throws TokenRefused with the reason. */
+export function checkMachineToken(db: Db | Tx, token: string, check: TokenCheck): MachineTokenRow {
+  const match = TOKEN.exec(token);
+  if (!match) throw new TokenRefused("malformed", 401, `that is not a goosed ${check.kind} token`);
+  const [, prefix, id, secret] = match as unknown as [string, string, string, string];
+  const row = db.select().from(machineTokens).where(eq(machineTokens.id, id)).get();
+  if (!row || !timingSafeEqual(Buffer.from(row.secretHash, "hex"), hashSecret(secret))) {
+    throw new TokenRefused("unknown", 401, `unknown ${check.kind} token`);
+  }
+  if (prefix !== PREFIX[check.kind] || row.kind !== check.kind) {
+    throw new TokenRefused("wrong-kind", 401, `a ${row.kind} token cannot be used where a ${check.kind} token is needed`);
+  }
+  if (row.revokedAt !== null) throw new TokenRefused("revoked", 401, `this ${check.kind} token was replaced or revoked`);
+  if (row.kind === "boot" && row.usedAt !== null) {
+    throw new TokenRefused("reused", 401, "this boot token was already used; boot tokens work once (reboot the machine for a fresh one)");
+  }
+  if (row.expiresAt !== null && row.expiresAt <= check.at) {
+    throw new TokenRefused("expired", 401, `this ${check.kind} token expired at ${new Date(row.expiresAt).toISOString()}; reboot the machine for a fresh one`);
+  }
+  if (check.mac !== undefined && row.mac !== null && check.mac !== row.mac) {
+    throw new TokenRefused("other-mac", 403, `this boot token was issued to ${row.mac}, not ${check.mac ?? "an unnamed MAC"}`);
+  }
+  if (row.runId !== null && row.kind !== "agent") {
+    const run = db.select({ state: runs.state }).from(runs).where(eq(runs.id, row.runId)).get();
+    if (!run || !ACTIVE_RUN_STATES.has(run.state)) {
+      throw new TokenRefused("run-ended", 403, `run ${row.runId} ${run ? `ended ${run.state}` : "is gone"}; its tokens no longer work`);
+    }
+  }
+  return row;
+}
+
+export function insertMachineToken(
+  tx: Db | Tx,
+  kind: MachineTokenKind,
+  fields: { machineId: number; runId: number | null; mac: string | null; expiresAt: number | null },
+  at: number,
+): string {
+  const minted = mintMachineToken(kind);
+  tx.insert(machineTokens).values({ id: minted.id, kind, secretHash: minted.secretHash, ...fields, createdAt: at }).run();
+  return minted.token;
+}
+
+/** Revokes every live token of a kind for a machine (an agent re-enrolling replaces its old identity). */
+export function revokeMachineTokens(tx: Tx, machineId: number, kind: MachineTokenKind, at: number): void {
+  tx.update(machineTokens)
+    .set({ revokedAt: at })
+    .where(and(eq(machineTokens.machineId, machineId), eq(machineTokens.kind, kind), isNull(machineTokens.revokedAt)))
+    .run();
+}
+
+/** The audit row for a refused machine token: who presented what, from where, and why it failed. */
+export function auditRefusal(db: Db, error: TokenRefused, kind: MachineTokenKind, token: string, source: string | null, request: string, at: number): void {
+  const id = TOKEN.exec(token)?.[2] ?? null;
+  const actor: Actor = { id: id ? `${kind}-token:${id}` : "anonymous", source: source ?? undefined };
+  recordAudit(db, actor, "token.refused", id ? `token:${id}` : request, { kind, reason: error.reason, request }, at);
+}

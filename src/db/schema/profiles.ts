@@ -1,0 +1,27 @@
+// Profiles (blueprints): what an install boots and which templates it renders.
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const OS_FAMILIES = ["rhel", "debian", "ubuntu", "windows", "custom"] as const;
+export type OsFamily = (typeof OS_FAMILIES)[number];
+
+export const INSTALL_KINDS = ["kickstart", "preseed", "autoinstall", "cloud-init", "unattend", "none"] as const;
+export type InstallKind = (typeof INSTALL_KINDS)[number];
+
+export const profiles = sqliteTable("profiles", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  osFamily: text("os_family", { enum: OS_FAMILIES }).notNull(),
+  /** Artifact keys (object-store keys; files under <data>/artifacts until the object store lands). */
+  kernel: text("kernel").notNull(),
+  initrd: text("initrd", { mode: "json" }).$type<string[]>().notNull(),
+  artifacts: text("artifacts", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  /** Kernel command line template; null uses the OS family's default. */
+  cmdline: text("cmdline"),
+  installKind: text("install_kind", { enum: INSTALL_KINDS }).notNull(),
+  /** Per-profile template overrides by template name; absent names use the shipped defaults. */
+  templates: text("templates", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  vars: text("vars", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
