@@ -3,7 +3,11 @@ import { cac } from "cac";
 import { loadConfig } from "../config/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { type ApiClient, connect } from "./client.ts";
+import { registerGroups } from "./groups.ts";
 import { registerJobs } from "./jobs.ts";
+import { registerMachines } from "./machines.ts";
+import { registerProfiles } from "./profiles.ts";
+import { registerRuns } from "./runs.ts";
 import { registerServe, type ServeDeps } from "./serve.ts";
 import { registerStatus } from "./status.ts";
 import { registerTokens } from "./tokens.ts";
@@ -13,7 +17,7 @@ export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group"]);
 
 /** cac matches a command by its first word; joining `token create` into one argument lets it match two. */
 function joinGroup(args: string[]): string[] {
@@ -46,6 +50,10 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerStatus(cli, client);
   registerTokens(cli, client);
   registerJobs(cli, client);
+  registerMachines(cli, client);
+  registerProfiles(cli, client);
+  registerRuns(cli, client);
+  registerGroups(cli, client);
   cli.help();
   cli.version(deps.version);
 

@@ -1,0 +1,305 @@
+// `goosed machine list|show|add|import|provision|cancel|retire|facts`: the inventory and its install runs.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import type { CAC } from "cac";
+import { BOOT_POLICIES, MACHINE_STATES } from "../db/index.ts";
+import type { ApiClient } from "./client.ts";
+import { age, printJson, printTable } from "./output.ts";
+import type { RunView } from "./runs.ts";
+import { CliError, UsageError } from "./usage.ts";
+
+export interface MachineView {
+  id: number;
+  hostname: string | null;
+  serial: string | null;
+  arch: string | null;
+  labels: Record<string, string>;
+  group: string | null;
+  profile: string | null;
+  state: string;
+  bootPolicy: string | null;
+  vars: Record<string, unknown>;
+  interfaces: Array<{ mac: string; ip: string | null }>;
+  activeRun: { id: number; state: string } | null;
+  lastSeenAt: string | null;
+  lastSource: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface ImportResult {
+  dryRun: boolean;
+  rows: number;
+  created: number;
+  machines: MachineView[];
+}
+
+type Options = Record<string, unknown>;
+
+/**
+ * The values of a string option exactly as typed, every occurrence. cac's parser (mri) turns number-like values into
+ * numbers, which ruins a bare MAC (001122334455 → 1122334455) or a serial with leading zeros; this reads the raw
+ * arguments with mri's own rules (`--x v`, `--x=v`, a value never starts with '-', nothing after `--`).
+ */
+export function rawValues(cli: CAC, name: string): string[] {
+  const flag = `--${name}`;
+  const args = cli.rawArgs;
+  const end = args.includes("--") ? args.indexOf("--") : args.length;
+  const values: string[] = [];
+  for (let i = 0; i < end; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith(`${flag}=`) && arg.length > flag.length + 1) values.push(arg.slice(flag.length + 1));
+    else if ((arg === flag || arg === `${flag}=`) && i + 1 < end && !args[i + 1]!.startsWith("-")) values.push(args[++i]!);
+  }
+  return values;
+}
+
+/** The one value of a string option, or undefined; given twice is a usage mistake. */
+export function rawValue(cli: CAC, name: string, command: string): string | undefined {
+  const values = rawValues(cli, name);
+  if (values.length > 1) throw new UsageError(`--${name} may be given once`, command);
+  return values[0];
+}
+
+/** `k=v` pairs; the value is everything after the first '='. */
+function pairs(values: string[], flag: string, command: string): Array<[string, string]> {
+  return values.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new UsageError(`--${flag} expects key=value, got ${pair}`, command);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+}
+
+/** `--var k=v`: the value as JSON when it parses (3, true, ["a"]), else the text itself. */
+export function varsOf(cli: CAC, command: string): Record<string, unknown> | undefined {
+  const list = pairs(rawValues(cli, "var"), "var", command);
+  if (list.length === 0) return undefined;
+  return Object.fromEntries(
+    list.map(([key, text]) => {
+      try {
+        return [key, JSON.parse(text)];
+      } catch {
+        return [key, text];
+      }
+    }),
+  );
+}
+
+export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, command: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got ${value}`, command);
+  return value as T;
+}
+
+export function positiveInteger(value: unknown, flag: string, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} expects a whole number above 0, got ${value}`, command);
+  return n;
+}
+
+export function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CliError(`cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+export const machineName = (m: { id: number; hostname: string | null }): string => m.hostname ?? `machine ${m.id}`;
+
+/** `run 7 cancelled: rocky9 on node01`, the line a command that changed a run ends with. */
+export const runLine = (run: RunView): string => `run ${run.id} ${run.state}: ${run.profile} on ${machineName(run.machine)}`;
+
+const ref = (raw: string) => `/v1/machines/${encodeURIComponent(raw)}`;
+
+function describe(m: MachineView): void {
+  const rows: Array<[string, unknown]> = [
+    ["id", m.id],
+    ["hostname", m.hostname],
+    ["state", m.state],
+    ["serial", m.serial],
+    ["arch", m.arch],
+    ["group", m.group],
+    ["profile", m.profile],
+    ["boot policy", m.bootPolicy],
+    ["labels", Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(", ")],
+    ["vars", Object.keys(m.vars).length ? JSON.stringify(m.vars) : ""],
+    ...m.interfaces.map((i): [string, unknown] => ["interface", `${i.mac}${i.ip ? ` ${i.ip}` : ""}`]),
+    ["active run", m.activeRun ? `${m.activeRun.id} (${m.activeRun.state})` : ""],
+    ["last seen", m.lastSeenAt ? `${m.lastSeenAt} (${age(m.lastSeenAt)}${m.lastSource ? ` from ${m.lastSource}` : ""})` : ""],
+    ["created", m.createdAt],
+    ["updated", m.updatedAt],
+  ];
+  for (const [key, value] of rows) process.stdout.write(`${key.padEnd(11)} ${value === null || value === "" ? "-" : value}\n`);
+}
+
+/**
+ * The client folds a problem's field errors into one line: `detail (line 3 hostname: ...; line 5 mac: ...)`. An import
+ * must show every bad row, so the rows are put back on lines of their own; every import error path starts `line N`
+ * or `item N`, which is what the split keys on.
+ */
+function importFailure(err: unknown): unknown {
+  if (!(err instanceof CliError)) return err;
+  const match = /^(.*?) \(((?:line|item) \d+ .*)\)$/s.exec(err.message);
+  if (!match) return err;
+  const rows = match[2]!.split(/; (?=(?:line|item) \d+ )/);
+  return new CliError([match[1], ...rows.map((row) => `  ${row}`)].join("\n"), { cause: err });
+}
+
+/** Facts as the agent stores them: .proto field names, 64-bit numbers as strings, unreadable values empty. */
+function factLines(facts: Record<string, unknown>): Array<[string, string]> {
+  const f = facts as {
+    hostname?: string;
+    os?: { name?: string; version?: string; kernel?: string; arch?: string };
+    cpu?: { model?: string; cores?: number; threads?: number };
+    memory_bytes?: string | number;
+    disks?: Array<{ name?: string; size_bytes?: string | number; model?: string; type?: string }>;
+    interfaces?: Array<{ name?: string; mac?: string; addresses?: string[]; state?: string }>;
+  };
+  const words = (...parts: Array<string | undefined>) => parts.filter(Boolean).join(" ");
+  const gib = (bytes: string | number | undefined) => (Number(bytes) > 0 ? `${(Number(bytes) / 2 ** 30).toFixed(1)} GiB` : "");
+  return [
+    ["hostname", f.hostname ?? ""],
+    ["os", words(f.os?.name, f.os?.version, f.os?.kernel ? `(kernel ${f.os.kernel}, ${f.os.arch || "?"})` : f.os?.arch)],
+    ["cpu", words(f.cpu?.model, f.cpu?.cores ? `${f.cpu.cores} cores` : undefined, f.cpu?.threads ? `${f.cpu.threads} threads` : undefined)],
+    ["memory", gib(f.memory_bytes)],
+    ...(f.disks ?? []).map((d): [string, string] => ["disk", words(d.name, gib(d.size_bytes), d.type, d.model)]),
+    ...(f.interfaces ?? []).map((i): [string, string] => ["interface", words(i.name, i.mac, i.state, ...(i.addresses ?? []))]),
+  ];
+}
+
+export function registerMachines(cli: CAC, client: (options: Options) => ApiClient): void {
+  cli
+    .command("machine list", "List machines, newest first")
+    .option("--state <state>", `only machines in this state: ${MACHINE_STATES.join(", ")}`)
+    .option("--group <group>", "only machines in this group")
+    .option("--label <key=value>", "only machines with this label (key alone: any value)")
+    .option("--limit <n>", "at most this many", { default: 50 })
+    .action(async (options: Options) => {
+      const command = "machine list";
+      const query = new URLSearchParams({ limit: String(positiveInteger(options.limit, "limit", command)) });
+      const state = oneOf(rawValue(cli, "state", command), MACHINE_STATES, "state", command);
+      if (state) query.set("state", state);
+      const group = rawValue(cli, "group", command);
+      if (group) query.set("group", group);
+      const label = rawValue(cli, "label", command);
+      if (label) query.set("label", label);
+      const { items, next } = await client(options).request<{ items: MachineView[]; next: number | null }>("GET", `/v1/machines?${query}`);
+      if (options.json) return printJson(items);
+      printTable(
+        ["id", "hostname", "state", "macs", "group", "profile", "run", "last seen"],
+        items.map((m) => [
+          m.id,
+          m.hostname,
+          m.state,
+          m.interfaces.map((i) => i.mac).join(","),
+          m.group,
+          m.profile,
+          m.activeRun ? `${m.activeRun.id} ${m.activeRun.state}` : null,
+          age(m.lastSeenAt),
+        ]),
+      );
+      if (next !== null) process.stderr.write(`showing the newest ${items.length}; pass --limit to see more\n`);
+    });
+
+  cli.command("machine show <ref>", "Show one machine by id, hostname or MAC").action(async (raw: string, options: Options) => {
+    const machine = await client(options).request<MachineView>("GET", ref(raw));
+    if (options.json) return printJson(machine);
+    describe(machine);
+  });
+
+  cli
+    .command("machine add", "Add a machine by its MACs (any usual spelling)")
+    .option("--mac <mac>", "a MAC address; repeat for each interface (the first is the boot interface)")
+    .option("--ip <ip>", "reserve this IPv4 address; repeat to reserve one per --mac, in order")
+    .option("--hostname <name>", "host name")
+    .option("--serial <serial>", "serial number")
+    .option("--arch <arch>", "architecture, e.g. x86_64, aarch64")
+    .option("--group <group>", "put it in this group")
+    .option("--profile <profile>", "install this profile (else its group's)")
+    .option("--label <key=value>", "a label; repeat for more")
+    .option("--var <key=value>", "a template variable, JSON when it parses; repeat for more")
+    .option("--boot-policy <policy>", `what it boots when no run is active: ${BOOT_POLICIES.join(", ")}`)
+    .action(async (options: Options) => {
+      const command = "machine add";
+      const macs = rawValues(cli, "mac");
+      const ips = rawValues(cli, "ip");
+      if (macs.length === 0) throw new UsageError("give at least one --mac", command);
+      if (ips.length > macs.length) throw new UsageError(`${ips.length} --ip for ${macs.length} --mac; each --ip goes with the --mac in the same position`, command);
+      const labels = pairs(rawValues(cli, "label"), "label", command);
+      const body = {
+        hostname: rawValue(cli, "hostname", command),
+        serial: rawValue(cli, "serial", command),
+        arch: rawValue(cli, "arch", command),
+        group: rawValue(cli, "group", command),
+        profile: rawValue(cli, "profile", command),
+        bootPolicy: oneOf(rawValue(cli, "boot-policy", command), BOOT_POLICIES, "boot-policy", command),
+        labels: labels.length ? Object.fromEntries(labels) : undefined,
+        vars: varsOf(cli, command),
+        interfaces: macs.map((mac, i) => ({ mac, ...(ips[i] ? { ip: ips[i] } : {}) })),
+      };
+      const machine = await client(options).request<MachineView>("POST", "/v1/machines", body);
+      if (options.json) return printJson(machine);
+      process.stdout.write(`machine ${machine.id} added: ${machine.hostname ?? "(no hostname)"} ${machine.interfaces.map((i) => i.mac).join(", ")}\n`);
+    });
+
+  cli
+    .command("machine import <file>", "Import machines from a CSV or JSON file: every row or none")
+    .option("--format <format>", "csv or json (default: from the file's extension)")
+    .option("--dry-run", "check every row, import nothing")
+    .action(async (file: string, options: Options) => {
+      const command = "machine import";
+      const given = rawValue(cli, "format", command);
+      const extension = extname(file).slice(1).toLowerCase();
+      if (!given && extension !== "csv" && extension !== "json") throw new UsageError(`cannot tell the format of ${file} from its name; pass --format csv or --format json`, command);
+      const format = oneOf(given ?? extension, ["csv", "json"] as const, "format", command);
+      const content = readText(file, "file");
+      let result: ImportResult;
+      try {
+        result = await client(options).request<ImportResult>("POST", "/v1/machines/import", { format, content, dryRun: options.dryRun === true });
+      } catch (err) {
+        throw importFailure(err);
+      }
+      if (options.json) return printJson(result);
+      if (result.dryRun) process.stdout.write(`${result.rows} rows checked, nothing imported (dry run)\n`);
+      else process.stdout.write(`imported ${result.created} machines\n`);
+    });
+
+  cli
+    .command("machine provision <ref>", "Start an install run: the machine's profile, its group's, or --profile")
+    .option("--profile <profile>", "install this profile instead")
+    .option("--var <key=value>", "a variable for this run only, JSON when it parses; repeat for more")
+    .option("--deadline-minutes <n>", "fail the run if it has not finished by then")
+    .action(async (raw: string, options: Options) => {
+      const command = "machine provision";
+      const body = {
+        profile: rawValue(cli, "profile", command),
+        vars: varsOf(cli, command),
+        deadlineMinutes: positiveInteger(options.deadlineMinutes, "deadline-minutes", command),
+      };
+      const run = await client(options).request<RunView>("POST", `${ref(raw)}/provision`, body);
+      if (options.json) return printJson(run);
+      process.stdout.write(`run ${run.id} started: ${run.profile} on ${machineName(run.machine)} (${run.state})\n`);
+    });
+
+  cli.command("machine cancel <ref>", "Cancel the machine's active run").action(async (raw: string, options: Options) => {
+    const run = await client(options).request<RunView>("POST", `${ref(raw)}/cancel`);
+    if (options.json) return printJson(run);
+    process.stdout.write(`${runLine(run)}\n`);
+  });
+
+  cli.command("machine retire <ref>", "Retire a machine: it keeps its history, frees its MACs and boots nothing").action(async (raw: string, options: Options) => {
+    const machine = await client(options).request<MachineView>("POST", `${ref(raw)}/retire`);
+    if (options.json) return printJson(machine);
+    process.stdout.write(`machine ${machine.id} (${machine.hostname ?? "no hostname"}) retired; its MACs are free\n`);
+  });
+
+  cli.command("machine facts <ref>", "Show the newest facts the machine's agent reported").action(async (raw: string, options: Options) => {
+    const latest = await client(options).request<{ at: string | null; facts: Record<string, unknown> | null }>("GET", `${ref(raw)}/facts`);
+    if (options.json) return printJson(latest);
+    if (!latest.facts) return void process.stdout.write("no facts yet\n");
+    process.stdout.write(`${"reported".padEnd(9)} ${latest.at} (${age(latest.at)})\n`);
+    for (const [key, value] of factLines(latest.facts)) process.stdout.write(`${key.padEnd(9)} ${value || "-"}\n`);
+  });
+}
