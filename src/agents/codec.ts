@@ -55,6 +55,7 @@ export function decodeAgentMessage<Desc extends DescMessage>(
   } catch (error) {
     return { ok: false, reason: `body is not valid JSON: ${(error as Error).message}` };
   }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, reason: "body is not a JSON object" };
   // protobuf-es names the message and the offending key or field in its errors.
   return attempt(() => fromJson(schema, json, { ignoreUnknownFields: false }), "");
 }
