@@ -39,6 +39,7 @@ function makeHost(name: string) {
 }
 type Host = ReturnType<typeof makeHost>;
 
+/** Runs `dash SCRIPT ARGS...` (SCRIPT may be -c) as the given host. */
 async function agent(host: Host, args: string[], extraEnv: Record<string, string> = {}, script = AGENT) {
   const proc = Bun.spawn([dash, script, ...args], {
     env: {
@@ -289,6 +290,23 @@ describe("run, as the timer starts it", () => {
     const issuedAt = Number(/^TOKEN_ISSUED_AT=(\d+)$/m.exec(read(statePath))![1]);
     expect(issuedAt).toBeGreaterThan(hourAndAMinuteAgo);
   });
+});
+
+test("install piped into sh fetches the agent itself from the appliance", async () => {
+  const host = makeHost("piped");
+  const downloadsBefore = appliance.downloads.length;
+  // dash -c 'curl ... | "$0" -s -- install ...' dash: the agent's $0 is then the shell, not a file.
+  const pipeline = `curl -sS ${appliance.url}/agents/linux/goosed-agent | "$0" -s -- install --url ${appliance.url} --token gd_install_piped`;
+  const { code, stdout, stderr } = await agent(host, [pipeline, dash], {}, "-c");
+  expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: `goosed-agent: installed; the agent enrolls with ${appliance.url} at boot\n`, stderr: "" });
+  expect(read(join(host.sbinDir, "goosed-agent"))).toBe(read(AGENT));
+  expect(modeOf(join(host.sbinDir, "goosed-agent"))).toBe(0o755);
+  expect(appliance.downloads.slice(downloadsBefore)).toEqual([
+    "/agents/linux/goosed-agent", // the pipeline's curl
+    "/agents/linux/goosed-agent", // install, to have a copy to keep
+    "/agents/linux/goosed-agent.service",
+    "/agents/linux/goosed-agent.timer",
+  ]);
 });
 
 describe("a host with only the base tools", () => {
