@@ -143,7 +143,7 @@ function importFailure(err: unknown): unknown {
   if (!(err instanceof CliError)) return err;
   const match = /^(.*?) \(((?:line|item) \d+ .*)\)$/s.exec(err.message);
   if (!match) return err;
-  const rows = match[2]!.split(/; (?=(?:line|item) \d+ )/);
+  const rows = match[2]!.split(/; (?=(?:line|item) \d+ )/).map((row) => row.replace(/^((?:line|item) \d+) /, "$1: "));
   return new CliError([match[1], ...rows.map((row) => `  ${row}`)].join("\n"), { cause: err });
 }
 

@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import type { CAC } from "cac";
 import { parse as parseYaml } from "yaml";
 import { INSTALL_KINDS, OS_FAMILIES } from "../db/index.ts";
+import { TEMPLATE_NAMES } from "../render/index.ts";
 import type { ApiClient } from "./client.ts";
 import { oneOf, rawValue, rawValues, readText, varsOf } from "./machines.ts";
 import { printJson, printTable } from "./output.ts";
@@ -122,7 +123,7 @@ export function registerProfiles(cli: CAC, client: (options: Options) => ApiClie
       let body: Record<string, unknown>;
       if (file) {
         const mixed = PROFILE_FLAGS.filter((flag) => rawValues(cli, flag).length > 0);
-        if (mixed.length) throw new UsageError(`--file holds the whole profile; drop ${mixed.map((f) => `--${f}`).join(", ")} or put them in the file`, command);
+        if (mixed.length) throw new UsageError(`--file holds the whole profile; drop ${mixed.map((f) => `--${f}`).join(", ")} or put ${mixed.length === 1 ? "it" : "them"} in the file`, command);
         body = { ...profileFile(file), ...(name ? { name } : {}) };
       } else body = profileFlags(cli, name, command);
       const profile = await client(options).request<ProfileView>("POST", "/v1/profiles", body);
@@ -133,11 +134,12 @@ export function registerProfiles(cli: CAC, client: (options: Options) => ApiClie
   cli
     .command("profile render <profile>", "Print what a profile's template renders for one machine; nothing is issued or changed")
     .option("--machine <ref>", "the machine to render for (id, hostname or MAC)")
-    .option("--template <name>", "which template: cmdline, ipxe-install, kickstart, preseed, autoinstall, cloud-init-user-data, ...")
+    .option("--template <name>", `which template: ${TEMPLATE_NAMES.join(", ")}`)
     .action(async (profile: string, options: Options) => {
       const command = "profile render";
       const machine = rawValue(cli, "machine", command);
-      const template = rawValue(cli, "template", command);
+      // The API's own answer to a bad name is a bare schema error; this one lists the names.
+      const template = oneOf(rawValue(cli, "template", command), TEMPLATE_NAMES, "template", command);
       if (!machine || !template) throw new UsageError("give --machine and --template", command);
       // The endpoint answers text/plain; the client hands back text, unless the rendered text happens to be JSON.
       const rendered = await client(options).request<unknown>("POST", `${ref(profile)}/render`, { machine, template });
