@@ -36,6 +36,12 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
       Object.entries(core.jobs.counts()).map(([state, value]) => ({ labels: { state }, value })),
     ),
   );
+  metrics.register(
+    new Gauge("goosed_write_batch_commits_total", "Group commits of boot-path writes (tokens, discoveries)", () => [{ value: core.batch.stats.flushes }], "counter"),
+  );
+  metrics.register(
+    new Gauge("goosed_write_batch_writes_total", "Boot-path writes committed through group commit", () => [{ value: core.batch.stats.writes }], "counter"),
+  );
   metrics.register(new Gauge("goosed_event_streams", "Open Server-Sent Event streams", () => [{ value: streams.count }]));
   metrics.register(new Gauge("process_resident_memory_bytes", "Resident memory size in bytes", () => [{ value: process.memoryUsage().rss }]));
   metrics.register(new Gauge("goosed_heap_used_bytes", "JavaScript heap in use, in bytes", () => [{ value: process.memoryUsage().heapUsed }]));

@@ -40,7 +40,7 @@ export const ConfigSchema = Type.Object(
       // on the provisioning VLAN. Set it when machines must use a name or a proxy.
       publicUrl: Type.String({ default: "", description: "URL machines use to reach goosed, e.g. http://10.0.0.1" }),
       // Long enough for slow firmware to load a kernel and initrd, short enough that a leaked script is soon useless.
-      bootTokenTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900, description: "lifetime of the one-time token in a boot script" }),
+      tokenTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900, description: "lifetime of the one-time token in a boot script" }),
       // local: an unknown machine is enrolled and boots its disk, so plugging goosed in never reinstalls anything.
       discoveryPolicy: Type.Union([Type.Literal("local"), Type.Literal("menu"), Type.Literal("profile")], {
         default: "local",

@@ -74,7 +74,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     bus,
     machines,
     runs,
-    bootTokenTtlSeconds: config.boot.bootTokenTtlSeconds,
+    bootTokenTtlSeconds: config.boot.tokenTtlSeconds,
     discovery: { policy: config.boot.discoveryPolicy, profile: config.boot.discoveryProfile },
   });
   const agents = new AgentService({ db: store.db, bus, runs, bootPath, settings: config.agents });

@@ -37,16 +37,20 @@ export class Counter implements Metric {
   }
 }
 
-/** A gauge whose samples are read at scrape time, so it never goes stale. */
+/**
+ * A gauge whose samples are read at scrape time, so it never goes stale. With kind `counter` it exposes a count
+ * another module keeps (a monotonic total read at scrape time).
+ */
 export class Gauge implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly collect: () => Array<{ labels?: Labels; value: number }>,
+    private readonly kind: "gauge" | "counter" = "gauge",
   ) {}
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.kind}`];
     for (const { labels = {}, value } of this.collect()) lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`);
     return lines.join("\n");
   }

@@ -36,7 +36,8 @@ export interface RenderMachine {
   hostname: string;
   /** Empty when unknown. */
   serial: string;
-  arch: "x86_64" | "arm64" | "";
+  /** iPXE ${buildarch} or what the operator recorded: x86_64, arm64, i386, ...; empty when unknown. */
+  arch: string;
   /** The primary interface's MAC, lowercase with colons. */
   mac: string;
   macs: string[];
