@@ -248,6 +248,8 @@ export function registerMachines(cli: CAC, client: (options: Options) => ApiClie
     .command("machine import <file>", "Import machines from a CSV or JSON file: every row or none")
     .option("--format <format>", "csv or json (default: from the file's extension)")
     .option("--dry-run", "check every row, import nothing")
+    .example("goosed machine import rack4.csv --dry-run   # header: hostname,mac,ip,serial,arch,group,profile,labels")
+    .example("# mac may hold several MACs split by spaces or ';'; labels are k=v;k=v; JSON is an array of POST /v1/machines bodies")
     .action(async (file: string, options: Options) => {
       const command = "machine import";
       const given = rawValue(cli, "format", command);

@@ -1,6 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type CliHarness, lines, startCli } from "./harness.ts";
 
+/** What an agent on the host does: boot (boot token → installer token), enroll, post facts. */
+async function reportFacts(h: CliHarness, mac: string, facts: Record<string, unknown>): Promise<void> {
+  const url = h.goosed.url;
+  const boot = await (await fetch(`${url}/boot/boot.ipxe?mac=${mac}&arch=x86_64`)).text();
+  const bootToken = /token=(gb_[0-9a-f_]+)/.exec(boot)?.[1];
+  const install = await (await fetch(`${url}/boot/install.ipxe?mac=${mac}&token=${bootToken}`)).text();
+  const installer = /token=(gi_[0-9a-f_]+)/.exec(install)?.[1];
+  const post = (path: string, token: string | undefined, body: unknown) =>
+    fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const enrolled = (await (await post("/v1/agents/enroll", installer, {})).json()) as { agent_token: string };
+  const reported = await post("/v1/agents/facts", enrolled.agent_token, { facts });
+  if (!reported.ok) throw new Error(`facts refused: ${await reported.text()}`);
+}
+
 interface Run {
   id: number;
   state: string;
@@ -84,6 +98,34 @@ describe("goosed machine provision and goosed run", () => {
 
   test("run cancel by id", async () => {
     expect(await h.cli("run", "cancel", "2")).toEqual({ stdout: "run 2 cancelled: rocky9 on node02\n", stderr: "", code: 0 });
+  });
+});
+
+describe("goosed machine facts", () => {
+  test("the newest facts as key lines", async () => {
+    expect((await h.cli("machine", "add", "--mac", "52:54:00:00:00:03", "--hostname", "node03")).code).toBe(0);
+    expect((await h.cli("machine", "provision", "node03", "--profile", "rocky9")).code).toBe(0);
+    await reportFacts(h, "52:54:00:00:00:03", {
+      hostname: "node03.lab",
+      os: { name: "Rocky Linux", version: "9.4", kernel: "5.14.0-427.el9.x86_64", arch: "x86_64" },
+      cpu: { model: "AMD EPYC 7302P", cores: 16, threads: 32 },
+      memoryBytes: String(64 * 2 ** 30),
+      disks: [{ name: "nvme0n1", sizeBytes: String(960 * 2 ** 30), model: "Samsung PM983", type: "disk" }],
+      interfaces: [{ name: "eno1", mac: "52:54:00:00:00:03", addresses: ["10.0.0.13/24"], state: "up" }],
+    });
+    const shown = await h.cli("machine", "facts", "node03");
+    expect(shown.code).toBe(0);
+    expect(lines(shown.stdout).slice(1)).toEqual([
+      "hostname  node03.lab",
+      "os        Rocky Linux 9.4 (kernel 5.14.0-427.el9.x86_64, x86_64)",
+      "cpu       AMD EPYC 7302P 16 cores 32 threads",
+      "memory    64.0 GiB",
+      "disk      nvme0n1 960.0 GiB disk Samsung PM983",
+      "interface eno1 52:54:00:00:00:03 up 10.0.0.13/24",
+    ]);
+    expect(lines(shown.stdout)[0]).toMatch(/^reported  \d{4}-.+Z \(\d+s ago\)$/);
+    const json = await h.json<{ at: string; facts: { hostname: string; memory_bytes: string } }>("machine", "facts", "node03");
+    expect([json.facts.hostname, json.facts.memory_bytes]).toEqual(["node03.lab", String(64 * 2 ** 30)]);
   });
 });
 
