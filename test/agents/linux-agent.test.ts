@@ -1,5 +1,5 @@
 // The real Linux agent (dash + curl) against real agent endpoints on a loopback socket.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,10 @@ import { type AgentEndpoints, startAgentEndpoints } from "./agent-endpoints.ts";
 
 const AGENT = join(REPO_ROOT, "agents/linux/goosed-agent");
 const INSTALLER_TOKEN = "gd_install_0123456789abcdef";
+
+// Each agent call starts some 40 processes (awk, sed, curl); on a busy machine a test with
+// several calls outlasts bun's 5 s default.
+setDefaultTimeout(60_000);
 
 const shellcheck = requireTool("shellcheck");
 const dash = requireTool("dash");
@@ -185,13 +189,15 @@ describe("one host from install to token refresh", () => {
   });
 
   test("report --failed sends the reason", async () => {
-    const result = await agent(host, ["report", "--failed", 'disk "sda" \\ missing'], {}, installed);
+    const reason = 'disk "sda" \\ missing\n\tsee the installer log\n';
+    const result = await agent(host, ["report", "--failed", reason], {}, installed);
     expect(result).toEqual({ code: 0, stdout: "goosed-agent: facts reported; run failed\n", stderr: "" });
     const report = appliance.factsReports().at(-1)!;
     expect({ postinstallDone: report.postinstallDone, failed: report.failed, failureReason: report.failureReason }).toEqual({
       postinstallDone: false,
       failed: true,
-      failureReason: 'disk "sda" \\ missing',
+      // The shell drops the trailing newline of an argument it reads back; the rest arrives as sent.
+      failureReason: reason.trimEnd(),
     });
   });
 
