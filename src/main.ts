@@ -28,6 +28,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   const core = createCore(store, config, log);
   core.jobs.register(verifyBlobsJob(new BlobStore(store.blobsDir)));
   const adminTokenPath = core.tokens.ensureAdminToken(config.dataDir);
+  await core.tokenWriter.opened();
 
   const metrics = new MetricsRegistry();
   const streams = new EventStreams(core);

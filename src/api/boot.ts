@@ -1,12 +1,17 @@
 // Unauthenticated boot-path routes for firmware and installers: iPXE scripts, artifacts, install documents, the
 // cloud-init NoCloud tree and the agent files. Install documents are authenticated by the run's installer token.
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { AGENT_FILES } from "../agents/index.ts";
 import type { BootService, InstallDocument } from "../boot/index.ts";
 import type { Config } from "../config/index.ts";
 import { AppError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import { internalError, problemOf, problemResponse } from "./problem.ts";
 import { requestState } from "./request-state.ts";
+import { oneOf } from "./query.ts";
 
 export interface BootRouteDeps {
   boot: BootService;
@@ -32,18 +37,51 @@ const CONTENT_TYPES: Record<InstallDocument, string> = {
 const artifactMissing = (key: string) =>
   new AppError({ code: "artifact-not-found", status: 404, title: "Artifact not found", detail: `no artifact ${key}; import the bundle that brings it` });
 
+const applianceUrlOf = (config: Readonly<Config>, url: URL) => config.boot.publicUrl.replace(/\/+$/, "") || url.origin;
+const SCRIPT_HEADERS = { "content-type": TEXT, "cache-control": "no-store" };
+
+export const BOOT_SCRIPT_PATH = "/boot/boot.ipxe";
+
+/**
+ * GET /boot/boot.ipxe as a plain Bun route ahead of Elysia: every machine in a boot storm fetches it, and the
+ * framework's per-request hooks cost more than the script. It keeps the API's metrics and logs failures itself.
+ */
+export function bootScriptRoute({ boot, config }: BootRouteDeps, observe: { log: Logger; done(status: number, seconds: number): void }) {
+  return async (request: Request, server: Server<unknown>): Promise<Response> => {
+    const startedMs = performance.now();
+    const url = new URL(request.url);
+    let response: Response;
+    try {
+      const script = await boot.bootScript({
+        mac: url.searchParams.get("mac") ?? undefined,
+        arch: url.searchParams.get("arch") ?? undefined,
+        source: () => server.requestIP(request)?.address ?? null,
+        applianceUrl: applianceUrlOf(config, url),
+      });
+      response = new Response(script, { headers: SCRIPT_HEADERS });
+    } catch (error) {
+      const requestId = randomBytes(8).toString("hex");
+      observe.log.error("request failed", { requestId, method: "GET", path: BOOT_SCRIPT_PATH, error });
+      response = problemResponse(problemOf(internalError(), BOOT_SCRIPT_PATH, requestId));
+    }
+    observe.done(response.status, (performance.now() - startedMs) / 1000);
+    return response;
+  };
+}
+
 export function bootRoutes({ boot, config }: BootRouteDeps) {
-  const applianceUrl = (request: Request) => config.boot.publicUrl.replace(/\/+$/, "") || new URL(request.url).origin;
+  const applianceUrl = (request: Request) => applianceUrlOf(config, new URL(request.url));
   const source = (request: Request) => requestState(request).source ?? null;
   const artifactsDir = join(config.dataDir, "artifacts");
 
   return new Elysia({ tags: ["boot"] })
     .get(
-      "/boot/boot.ipxe",
+      BOOT_SCRIPT_PATH,
+      // Served by bootScriptRoute in production; this route documents it and answers in-process callers.
       async ({ query, request, set }) => {
         set.headers["content-type"] = TEXT;
         set.headers["cache-control"] = "no-store";
-        return boot.bootScript({ mac: query.mac, arch: query.arch, source: source(request), applianceUrl: applianceUrl(request) });
+        return boot.bootScript({ mac: query.mac, arch: query.arch, source: () => source(request), applianceUrl: applianceUrl(request) });
       },
       {
         query: t.Object({ mac: t.Optional(t.String()), arch: t.Optional(t.String()) }),
@@ -92,7 +130,7 @@ export function bootRoutes({ boot, config }: BootRouteDeps) {
         return boot.installDocument(params.kind, query.token, source(request), applianceUrl(request), `GET /v1/render/${params.kind}`);
       },
       {
-        params: t.Object({ kind: t.UnionEnum(RENDER_KINDS) }),
+        params: t.Object({ kind: oneOf(RENDER_KINDS) }),
         query: t.Object({ token: t.String() }),
         detail: { summary: "The install document of a run (kickstart, preseed, autoinstall, unattend); ?token= is the installer token", security: [] },
       },
@@ -104,7 +142,7 @@ export function bootRoutes({ boot, config }: BootRouteDeps) {
         return boot.installDocument(params.document, params.token, source(request), applianceUrl(request), `GET /cloud-init/${params.document}`);
       },
       {
-        params: t.Object({ token: t.String(), document: t.UnionEnum(CLOUD_INIT_DOCUMENTS) }),
+        params: t.Object({ token: t.String(), document: oneOf(CLOUD_INIT_DOCUMENTS) }),
         detail: { summary: "cloud-init NoCloud seed: ds=nocloud-net;s=http://<appliance>/cloud-init/<installer token>/", security: [] },
       },
     )

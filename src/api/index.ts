@@ -11,7 +11,7 @@ import { auditRoutes } from "./audit.ts";
 import { authPlugin } from "./auth.ts";
 import { readJsonBody, readRawBody } from "./body.ts";
 import { AGENT_PATH_PREFIX, agentRoutes } from "./agents.ts";
-import { bootRoutes } from "./boot.ts";
+import { BOOT_SCRIPT_PATH, bootRoutes, bootScriptRoute } from "./boot.ts";
 import { groupsRoutes } from "./groups.ts";
 import { machinesRoutes } from "./machines.ts";
 import { profilesRoutes } from "./profiles.ts";
@@ -43,7 +43,21 @@ export interface ApiDeps {
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // Probes and scrapes arrive every few seconds, and a boot storm fetches thousands of boot scripts a second; logging
 // them at info would drown the log. Runs and discoveries have their own events.
-const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/boot/boot.ipxe"]);
+const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", BOOT_SCRIPT_PATH]);
+
+interface FieldFailure {
+  path: string;
+  message: string;
+  summary?: string;
+  schema?: { anyOf?: Array<{ const?: unknown }> };
+}
+
+/** A field limited to a few words says which; TypeBox's own summary names only their type. */
+function fieldMessage(failure: FieldFailure): string {
+  const words = failure.schema?.anyOf?.map((s) => s.const);
+  if (words?.length && words.every((w) => typeof w === "string")) return `expected one of ${words.join(", ")}`;
+  return failure.summary ?? failure.message;
+}
 
 /** Elysia wraps errors from a parser or a derive; the AppError inside is the one that says what happened. */
 function appErrorOf(code: string | number, error: unknown, method: string, path: string): AppError | null {
@@ -53,13 +67,13 @@ function appErrorOf(code: string | number, error: unknown, method: string, path:
   if (code === "NOT_FOUND") return routeNotFound(method, path);
   if (code === "PARSE") return malformedBody((error as Error).message);
   if (code === "VALIDATION") {
-    const all = (error as { all?: Array<{ path: string; message: string; summary?: string }> }).all ?? [];
+    const all = (error as { all?: FieldFailure[] }).all ?? [];
     return new AppError({
       code: "validation-failed",
       status: 422,
       title: "Validation failed",
       detail: `${all.length} field(s) rejected; see errors`,
-      errors: all.map((e) => ({ path: e.path || "/", message: e.summary ?? e.message })),
+      errors: all.map((e) => ({ path: e.path || "/", message: fieldMessage(e) })),
     });
   }
   return null;
@@ -73,7 +87,28 @@ export function createApi(deps: ApiDeps) {
     new Histogram("goosed_http_request_duration_seconds", "HTTP request duration, by route and status", DURATION_BUCKETS),
   );
 
-  return new Elysia({ normalize: false })
+  const okLabels = { method: "GET", route: BOOT_SCRIPT_PATH, status: "200" };
+  const bootScriptServed = requests.bound(okLabels);
+  const bootScriptSeconds = durations.bound(okLabels);
+  const bootScript = bootScriptRoute(
+    { boot: deps.boot, config },
+    {
+      log,
+      done: (status, seconds) => {
+        const labels = { method: "GET", route: BOOT_SCRIPT_PATH, status: String(status) };
+        if (status === 200) {
+          bootScriptServed();
+          bootScriptSeconds(seconds);
+        } else {
+          requests.inc(labels);
+          durations.observe(labels, seconds);
+        }
+      },
+    },
+  );
+
+  // Bun routes listed in `serve` are matched before Elysia's router; only the boot script needs to be.
+  return new Elysia({ normalize: false, serve: { routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })

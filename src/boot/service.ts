@@ -14,7 +14,8 @@ export interface BootRequest {
   /** The `mac` query parameter as iPXE sent it. */
   mac: string | undefined;
   arch: string | undefined;
-  source: string | null;
+  /** The client's address; a function because most boot scripts never need it and asking costs time in a storm. */
+  source: () => string | null;
   applianceUrl: string;
 }
 
@@ -36,6 +37,8 @@ const CLOUD_INIT_DOCUMENTS: Record<string, TemplateName> = {
 };
 
 export class BootService {
+  private readonly localScripts = new Map<string, string>();
+
   constructor(
     private readonly core: Core,
     private readonly settings: BootSettings,
@@ -48,7 +51,7 @@ export class BootService {
       return this.message(request.applianceUrl, `goosed: ${request.mac ? `"${request.mac}" is not a MAC address` : "no MAC given"}; expected ${MAC_SPELLINGS} in ?mac=`);
     }
     const arch = request.arch && ARCH.test(request.arch) ? request.arch : null;
-    const found = this.core.bootPath.lookup(mac) ?? (await this.core.bootPath.discover(mac, arch, request.source));
+    const found = this.core.bootPath.lookup(mac) ?? (await this.core.bootPath.discover(mac, arch, request.source()));
     if (found.runId !== null) {
       const token = await this.core.bootPath.issueBootToken(found, mac, request.source);
       return chainScript(request.applianceUrl, found.runId, token);
@@ -56,7 +59,7 @@ export class BootService {
     await this.core.bootPath.touch(found, request.source);
     if (found.state === "retired") return this.message(request.applianceUrl, `goosed: ${mac} belongs to a retired machine; booting the local disk`);
     if (this.policyOf(found) === "menu") return this.menu(request.applianceUrl, found, mac);
-    return this.local(request.applianceUrl, found);
+    return this.local(request.applianceUrl);
   }
 
   /** Stage two: spends the boot token (refused when reused, expired, from another MAC, or its run ended). */
@@ -119,8 +122,14 @@ export class BootService {
     return found.bootPolicy ?? (found.state === "discovered" ? this.settings.discoveryPolicy : "local");
   }
 
-  private local(applianceUrl: string, found: BootLookup): string {
-    return renderTemplate("ipxe-local", this.defaultSource("ipxe-local"), this.bareContext(applianceUrl, { machineId: found.machineId }));
+  /** The same for every machine that boots its disk, so rendered once per appliance URL rather than per request. */
+  private local(applianceUrl: string): string {
+    let script = this.localScripts.get(applianceUrl);
+    if (script === undefined) {
+      script = renderTemplate("ipxe-local", this.defaultSource("ipxe-local"), this.bareContext(applianceUrl, {}));
+      this.localScripts.set(applianceUrl, script);
+    }
+    return script;
   }
 
   private menu(applianceUrl: string, found: BootLookup, mac: string): string {

@@ -5,9 +5,11 @@ import { eq } from "drizzle-orm";
 import { type BootPolicy, type Db, type MachineState, machines, machineTokens, type RunState, type Tx } from "../db/index.ts";
 import type { Actor } from "./actor.ts";
 import type { AppEvent, EventBus } from "./events.ts";
-import { auditRefusal, checkMachineToken, insertMachineToken, TokenRefused } from "./machine-tokens.ts";
+import { auditRefusal, checkMachineToken, insertMachineToken, newMachineToken, TokenRefused } from "./machine-tokens.ts";
 import type { MachineService } from "./machines.ts";
 import type { RunService } from "./runs/service.ts";
+import type { BootChanges } from "./boot-changes.ts";
+import type { MachineTouch, TokenWriter } from "./token-writer.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 export interface BootLookup {
@@ -29,6 +31,8 @@ export interface BootPathDeps {
   db: Db;
   sqlite: Database;
   batch: WriteBatch;
+  tokens: TokenWriter;
+  changes: BootChanges;
   bus: EventBus;
   machines: MachineService;
   runs: RunService;
@@ -41,10 +45,13 @@ export interface BootPathDeps {
 const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export class BootPath {
+  // The hot path uses prepared statements directly: building a drizzle query per request costs more than running it.
   private readonly lookupStatement: Statement;
+  private readonly touchStatement: Statement;
   private readonly now: () => number;
   /** Unknown MACs being enrolled in the current batch: a second request for one waits for the first. */
   private readonly enrolling = new Map<string, Promise<BootLookup>>();
+  private readonly cache = new Map<string, { version: number; lookup: BootLookup }>();
 
   constructor(private readonly deps: BootPathDeps) {
     this.now = deps.now ?? Date.now;
@@ -56,10 +63,17 @@ export class BootPath {
          LEFT JOIN runs r ON r.machine_id = m.id AND r.active = 1
         WHERE i.mac = ?`,
     );
+    this.touchStatement = deps.sqlite.prepare("UPDATE machines SET last_seen_at = ?, last_source = ? WHERE id = ?");
   }
 
+  /** The machine and active run behind a MAC; served from memory until a machine or run changes. */
   lookup(mac: string): BootLookup | null {
-    return (this.lookupStatement.get(mac) as BootLookup | null) ?? null;
+    const version = this.deps.changes.version;
+    const cached = this.cache.get(mac);
+    if (cached && cached.version === version) return cached.lookup;
+    const lookup = (this.lookupStatement.get(mac) as BootLookup | null) ?? null;
+    if (lookup) this.cache.set(mac, { version, lookup });
+    return lookup;
   }
 
   /** Enrolls an unknown MAC as a discovered machine; under the `profile` discovery policy it also starts its install. */
@@ -72,6 +86,7 @@ export class BootPath {
     const enrolled = batch
       .write((tx) => {
         const machineId = this.deps.machines.insert(tx, { arch, interfaces: [{ mac }] }, "discovered", at, "");
+        this.deps.changes.bump();
         tx.update(machines).set({ lastSeenAt: at, lastSource: source }).where(eq(machines.id, machineId)).run();
         const events: AppEvent[] = [bus.record(tx, "machine.discovered", `machine:${machineId}`, { mac, arch, source })];
         let run: { id: number; state: RunState } | null = null;
@@ -96,28 +111,53 @@ export class BootPath {
     return enrolled;
   }
 
-  /** A boot script for an active run: a fresh one-time boot token for this MAC, and the run moves to `booting`. */
-  issueBootToken(found: BootLookup, mac: string, source: string | null): Promise<string> {
+  /**
+   * A boot script for an active run: a fresh one-time boot token for this MAC, and a pending run moves to `booting`.
+   * The token resolves only once its row has committed (on the token writer's thread), so a crash never loses one
+   * that was handed out.
+   */
+  async issueBootToken(found: BootLookup, mac: string, source: () => string | null): Promise<string> {
     const at = this.now();
     const { batch, bus } = this.deps;
-    return batch.write((tx) => {
-      const { events } = this.deps.runs.apply(tx, found.runId!, { type: "boot-served" }, source, at);
-      if (events.length > 0) batch.onCommit(() => events.forEach((e) => bus.deliver(e)));
-      this.touchIn(tx, found, source, at);
-      return insertMachineToken(tx, "boot", { machineId: found.machineId, runId: found.runId, mac, expiresAt: at + this.deps.bootTokenTtlSeconds * 1000 }, at);
-    });
+    // Only the first fetch of a run changes it; the storm's repeats skip the run machinery entirely.
+    if (found.runState === "pending") {
+      await batch.write((tx) => {
+        const { events } = this.deps.runs.apply(tx, found.runId!, { type: "boot-served" }, source(), at);
+        if (events.length > 0) batch.onCommit(() => events.forEach((e) => bus.deliver(e)));
+      });
+    }
+    const minted = newMachineToken("boot");
+    const token = {
+      id: minted.id,
+      secret: minted.secret,
+      machineId: found.machineId,
+      runId: found.runId!,
+      mac,
+      createdAt: at,
+      expiresAt: at + this.deps.bootTokenTtlSeconds * 1000,
+    };
+    await this.deps.tokens.write(token, this.isStale(found, at) ? this.seen(found, source, at) : null);
+    return minted.token;
   }
 
   /** Records that a known machine asked for its boot script, at most once a minute per machine. */
-  touch(found: BootLookup, source: string | null): Promise<void> | null {
+  touch(found: BootLookup, source: () => string | null): Promise<void> | null {
     const at = this.now();
-    if (found.lastSeenAt !== null && at - found.lastSeenAt < LAST_SEEN_RESOLUTION_MS) return null;
-    return this.deps.batch.write((tx) => this.touchIn(tx, found, source, at));
+    if (!this.isStale(found, at)) return null;
+    const touch = this.seen(found, source, at);
+    return this.deps.batch.write(() => {
+      this.touchStatement.run(touch.at, touch.source, touch.machineId);
+    });
   }
 
-  private touchIn(tx: Tx, found: BootLookup, source: string | null, at: number): void {
-    if (found.lastSeenAt !== null && at - found.lastSeenAt < LAST_SEEN_RESOLUTION_MS) return;
-    tx.update(machines).set({ lastSeenAt: at, lastSource: source }).where(eq(machines.id, found.machineId)).run();
+  /** Last-seen is not part of the boot decision: the cached lookup is updated in place instead of invalidated. */
+  private seen(found: BootLookup, source: () => string | null, at: number): MachineTouch {
+    found.lastSeenAt = at;
+    return { machineId: found.machineId, at, source: source() };
+  }
+
+  private isStale(found: BootLookup, at: number): boolean {
+    return found.lastSeenAt === null || at - found.lastSeenAt >= LAST_SEEN_RESOLUTION_MS;
   }
 
   /**

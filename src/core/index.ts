@@ -8,11 +8,13 @@ import { EventBus } from "./events.ts";
 import { JobQueue } from "./jobs/index.ts";
 import { TokenService } from "./tokens.ts";
 import { AgentService } from "./agents.ts";
+import { BootChanges } from "./boot-changes.ts";
 import { BootPath } from "./boot-path.ts";
 import { GroupService } from "./groups.ts";
 import { MachineService } from "./machines.ts";
 import { ProfileService } from "./profiles.ts";
 import { RUN_DEADLINE_JOB, RunService } from "./runs/service.ts";
+import { TokenWriter } from "./token-writer.ts";
 import { WriteBatch } from "./write-batch.ts";
 import { defineJob } from "./jobs/index.ts";
 import { Type } from "@sinclair/typebox";
@@ -43,6 +45,7 @@ export interface Core {
   tokens: TokenService;
   jobs: JobQueue;
   batch: WriteBatch;
+  tokenWriter: TokenWriter;
   machines: MachineService;
   groups: GroupService;
   profiles: ProfileService;
@@ -63,14 +66,18 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
   const tokens = new TokenService(store.db);
   const jobs = new JobQueue({ db: store.db, bus, log: log.child({ component: "jobs" }), options: config.jobs });
   const batch = new WriteBatch(store.db);
-  const machines = new MachineService(store.db, bus);
+  const tokenWriter = new TokenWriter(store.dataDir);
+  const changes = new BootChanges();
+  const machines = new MachineService(store.db, bus, changes);
   const groups = new GroupService(store.db);
   const profiles = new ProfileService(store.db, config.vars);
-  const runs = new RunService({ db: store.db, bus, jobs, machines, defaultDeadlineMinutes: config.runs.deadlineMinutes });
+  const runs = new RunService({ db: store.db, bus, jobs, machines, changes, defaultDeadlineMinutes: config.runs.deadlineMinutes });
   const bootPath = new BootPath({
     db: store.db,
     sqlite: store.sqlite,
     batch,
+    tokens: tokenWriter,
+    changes,
     bus,
     machines,
     runs,
@@ -99,6 +106,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     tokens,
     jobs,
     batch,
+    tokenWriter,
     machines,
     groups,
     profiles,
@@ -116,7 +124,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     async stop(graceMs) {
       if (pruneTimer) clearInterval(pruneTimer);
       batch.flush();
-      await jobs.stop(graceMs);
+      await Promise.all([tokenWriter.close(), jobs.stop(graceMs)]);
     },
   };
 }

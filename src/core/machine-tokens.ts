@@ -1,31 +1,40 @@
 // Machine credentials: boot tokens (one-time, MAC-bound, short-lived), installer tokens (one run) and agent tokens
 // (rotating). Only sha256 hashes are stored; secrets are compared in constant time; every refusal is audited.
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { type Db, type MachineTokenKind, machineTokens, runs, type Tx } from "../db/index.ts";
 import { AppError } from "../lib/errors.ts";
 import type { Actor } from "./actor.ts";
 import { recordAudit } from "./audit.ts";
 import { ACTIVE_RUN_STATES } from "./runs/step.ts";
+import { hashSecret, randomHex } from "./token-secret.ts";
 
 export type MachineTokenRow = typeof machineTokens.$inferSelect;
 
 const PREFIX: Record<MachineTokenKind, string> = { boot: "gb", installer: "gi", agent: "ga" };
 const TOKEN = /^(gb|gi|ga)_([0-9a-f]{12})_([0-9a-f]{32})$/;
 
-export interface MintedMachineToken {
+export interface NewMachineToken {
   id: string;
+  /** What the holder presents: `<prefix>_<id>_<secret>`. */
   token: string;
+  secret: string;
+}
+
+export interface MintedMachineToken extends NewMachineToken {
   secretHash: string;
 }
 
-const hashSecret = (secret: string) => new Bun.CryptoHasher("sha256").update(secret).digest();
+/** A token whose hash is still to be computed: the boot path leaves that to the token writer's thread. */
+export function newMachineToken(kind: MachineTokenKind): NewMachineToken {
+  const id = randomHex(6);
+  const secret = randomHex(16);
+  return { id, secret, token: `${PREFIX[kind]}_${id}_${secret}` };
+}
 
 export function mintMachineToken(kind: MachineTokenKind): MintedMachineToken {
-  const bytes = randomBytes(22).toString("hex");
-  const id = bytes.slice(0, 12);
-  const secret = bytes.slice(12);
-  return { id, token: `${PREFIX[kind]}_${id}_${secret}`, secretHash: hashSecret(secret).toString("hex") };
+  const token = newMachineToken(kind);
+  return { ...token, secretHash: hashSecret(token.secret).toString("hex") };
 }
 
 /** Why a token was refused; the status says whether the caller may try again with a fresh token (401) or not (403). */

@@ -1,5 +1,5 @@
 // Machines and their interfaces: create, change, retire, look up by id / hostname / MAC, and bulk import.
-import { and, asc, desc, eq, inArray, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, ne, type SQL } from "drizzle-orm";
 import {
   type BootPolicy,
   type Db,
@@ -17,6 +17,7 @@ import { parseIpv4 } from "../lib/ipv4.ts";
 import { MAC_SPELLINGS, parseMac } from "../lib/mac.ts";
 import type { Actor } from "./actor.ts";
 import { recordAudit } from "./audit.ts";
+import type { BootChanges } from "./boot-changes.ts";
 import type { EventBus } from "./events.ts";
 import { type Page, pageOf } from "./page.ts";
 
@@ -80,6 +81,7 @@ export class MachineService {
   constructor(
     private readonly db: Db,
     private readonly bus: EventBus,
+    private readonly changes: BootChanges,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -92,7 +94,11 @@ export class MachineService {
       const mac = parseMac(text);
       row = mac
         ? db.select({ id: interfaces.machineId }).from(interfaces).where(eq(interfaces.mac, mac)).get()
-        : db.select({ id: machines.id }).from(machines).where(eq(machines.hostname, text.toLowerCase())).get();
+        : (db
+            .select({ id: machines.id })
+            .from(machines)
+            .where(and(eq(machines.hostname, text.toLowerCase()), ne(machines.state, "retired")))
+            .get() ?? db.select({ id: machines.id }).from(machines).where(eq(machines.hostname, text.toLowerCase())).orderBy(desc(machines.id)).get());
     }
     if (!row) throw notFound("machine", text);
     return row.id;
@@ -149,6 +155,7 @@ export class MachineService {
       if (input.interfaces) this.checkInterfaces(tx, input.interfaces, errors, "", id);
       if (errors.length > 0) throw rejection(`machine ${ref} was not changed`, errors);
       tx.update(machines).set({ ...fields, updatedAt: at }).where(eq(machines.id, id)).run();
+      this.changes.bump();
       if (input.interfaces) {
         tx.delete(interfaces).where(eq(interfaces.machineId, id)).run();
         this.insertInterfaces(tx, id, input.interfaces);
@@ -170,6 +177,7 @@ export class MachineService {
       if (active) throw conflict("run-active", `machine ${ref} has run ${active.id} in progress; cancel it first with goosed machine cancel ${ref}`);
       const macs = tx.select({ mac: interfaces.mac }).from(interfaces).where(eq(interfaces.machineId, id)).all().map((i) => i.mac);
       tx.update(machines).set({ state: "retired", updatedAt: at }).where(eq(machines.id, id)).run();
+      this.changes.bump();
       tx.delete(interfaces).where(eq(interfaces.machineId, id)).run();
       recordAudit(tx, actor, "machine.retire", `machine:${id}`, { macs }, at);
       const record = this.get(id, tx);
@@ -247,6 +255,7 @@ export class MachineService {
       .returning({ id: machines.id })
       .get();
     this.insertInterfaces(tx, row.id, input.interfaces ?? []);
+    this.changes.bump();
     return row.id;
   }
 
@@ -292,7 +301,11 @@ export class MachineService {
       }
     }
     if (fields.hostname) {
-      const owner = db.select({ id: machines.id }).from(machines).where(eq(machines.hostname, fields.hostname)).get();
+      const owner = db
+        .select({ id: machines.id })
+        .from(machines)
+        .where(and(eq(machines.hostname, fields.hostname), ne(machines.state, "retired")))
+        .get();
       if (owner && owner.id !== self) errors.push({ path: at("hostname"), message: `hostname ${fields.hostname} belongs to machine ${owner.id}` });
     }
     return fields;
@@ -367,7 +380,7 @@ const TAKEN = / (belongs to|is reserved for) machine /;
 /** Something already owned by another machine is a conflict (409 naming the owner), anything else a bad field (422). */
 function rejection(what: string, errors: FieldError[]): AppError {
   if (errors.every((e) => TAKEN.test(e.message))) {
-    return new AppError({ code: "already-owned", status: 409, title: "Already owned by another machine", detail: `${what}: ${errors.map((e) => e.message).join("; ")}`, errors });
+    return new AppError({ code: "already-owned", status: 409, title: "Already owned by another machine", detail: `${what}: ${errors.map((e) => e.message).join("; ")}` });
   }
   return invalid(`${what}; see errors`, errors);
 }

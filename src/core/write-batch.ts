@@ -48,19 +48,11 @@ export class WriteBatch {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let results: Result[];
     try {
-      this.db.transaction((tx) => {
-        for (const item of batch) {
-          const callbacksBefore = this.afterCommit.length;
-          try {
-            results.push({ ok: true, value: tx.transaction((inner) => item.work(inner)) });
-          } catch (error) {
-            this.afterCommit.length = callbacksBefore;
-            results.push({ ok: false, error });
-          }
-        }
-      });
+      // Optimistic: every write in one transaction without savepoints. If one throws, the whole attempt rolls back
+      // and the batch runs again with a savepoint per write, so the others still commit.
+      results = this.run(batch, false) ?? this.run(batch, true)!;
     } catch (error) {
       this.afterCommit.length = 0;
       for (const item of batch) item.reject(error);
@@ -76,4 +68,33 @@ export class WriteBatch {
     });
     for (const callback of callbacks) callback();
   }
+
+  /** One attempt at the batch; null when `isolated` is false and a write threw (nothing was committed). */
+  private run(batch: Pending[], isolated: boolean): Result[] | null {
+    this.afterCommit.length = 0;
+    const results: Result[] = [];
+    try {
+      this.db.transaction((tx) => {
+        for (const item of batch) {
+          if (!isolated) {
+            results.push({ ok: true, value: item.work(tx) });
+            continue;
+          }
+          const callbacksBefore = this.afterCommit.length;
+          try {
+            results.push({ ok: true, value: tx.transaction((inner) => item.work(inner)) });
+          } catch (error) {
+            this.afterCommit.length = callbacksBefore;
+            results.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      if (isolated || results.length === batch.length) throw error;
+      return null;
+    }
+    return results;
+  }
 }
+
+type Result = { ok: true; value: unknown } | { ok: false; error: unknown };

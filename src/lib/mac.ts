@@ -5,8 +5,12 @@ const SEPARATED = /^([0-9a-f]{2})([:-])([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2
 const DOTTED = /^([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})$/i;
 const BARE = /^[0-9a-f]{12}$/i;
 
+// What iPXE's ${mac} sends: already canonical, so the boot storm's hot path needs one cheap test.
+const CANONICAL = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
 /** The canonical form (lowercase, colon-separated), or null when `raw` is not a MAC in any accepted spelling. */
 export function parseMac(raw: string): string | null {
+  if (CANONICAL.test(raw)) return raw;
   const text = raw.trim();
   let hex: string;
   const separated = SEPARATED.exec(text);

@@ -30,6 +30,16 @@ export class Counter implements Metric {
     this.series.set(key, entry);
   }
 
+  /** An incrementer for one fixed series, for hot paths that should not rebuild the series key per call. */
+  bound(labels: Labels): () => void {
+    const key = keyOf(labels);
+    const entry = this.series.get(key) ?? { labels, value: 0 };
+    this.series.set(key, entry);
+    return () => {
+      entry.value++;
+    };
+  }
+
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     for (const { labels, value } of this.series.values()) lines.push(`${this.name}${labelText(labels)} ${formatNumber(value)}`);
@@ -65,12 +75,26 @@ export class Histogram implements Metric {
   ) {}
 
   observe(labels: Labels, value: number): void {
+    this.record(this.entry(labels), value);
+  }
+
+  /** An observer for one fixed series, for hot paths that should not rebuild the series key per call. */
+  bound(labels: Labels): (value: number) => void {
+    const entry = this.entry(labels);
+    return (value) => this.record(entry, value);
+  }
+
+  private entry(labels: Labels) {
     const key = keyOf(labels);
     let entry = this.series.get(key);
     if (!entry) {
       entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, entry);
     }
+    return entry;
+  }
+
+  private record(entry: { counts: number[]; sum: number; count: number }, value: number): void {
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) entry.counts[i]!++;
     entry.sum += value;
     entry.count++;

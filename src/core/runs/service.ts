@@ -8,6 +8,7 @@ import type { AppEvent, EventBus } from "../events.ts";
 import type { JobQueue } from "../jobs/index.ts";
 import type { MachineService } from "../machines.ts";
 import { type Page, pageOf } from "../page.ts";
+import type { BootChanges } from "../boot-changes.ts";
 import { ACTIVE_RUN_STATES, machineStateFor, type RunEvent, stepRun } from "./step.ts";
 
 export type RunRow = typeof runs.$inferSelect;
@@ -47,6 +48,7 @@ export interface RunServiceDeps {
   bus: EventBus;
   jobs: JobQueue;
   machines: MachineService;
+  changes: BootChanges;
   defaultDeadlineMinutes: number;
   now?: () => number;
 }
@@ -62,14 +64,13 @@ export class RunService {
   provision(ref: string, input: ProvisionInput, actor: Actor): RunRecord {
     const at = this.now();
     const { db } = this.deps;
-    const { run, events } = db.transaction((tx) => this.start(tx, this.deps.machines.resolveId(ref, tx), input, actor, at));
+    const { run, events } = db.transaction((tx) => this.start(tx, this.deps.machines.resolveId(ref, tx), input, actor, at, ref));
     for (const event of events) this.deps.bus.deliver(event);
     return this.get(run.id);
   }
 
   /** Starts a run inside the caller's transaction (discovery starts one in the same batch that enrolls the machine). */
-  start(tx: Tx, machineId: number, input: ProvisionInput, actor: Actor, at: number): { run: RunRow; events: AppEvent[] } {
-    const ref = String(machineId);
+  start(tx: Tx, machineId: number, input: ProvisionInput, actor: Actor, at: number, ref = String(machineId)): { run: RunRow; events: AppEvent[] } {
     const machine = tx.select().from(machines).where(eq(machines.id, machineId)).get()!;
     if (machine.state === "retired") throw conflict("machine-retired", `machine ${ref} is retired; it cannot be provisioned`);
     const active = tx.select({ id: runs.id, state: runs.state }).from(runs).where(and(eq(runs.machineId, machineId), eq(runs.active, 1))).get();
@@ -96,6 +97,7 @@ export class RunService {
       .get();
     tx.insert(runTransitions).values({ runId: run.id, at, from: null, to: "pending", source: actor.source ?? null, reason: `started by ${actor.id}` }).run();
     tx.update(machines).set({ state: "provisioning", updatedAt: at }).where(eq(machines.id, machineId)).run();
+    this.deps.changes.bump();
     recordAudit(tx, actor, "run.create", `run:${run.id}`, { machine: machineId, profileId, vars: run.vars, deadlineAt }, at);
     this.deps.jobs.enqueue(RUN_DEADLINE_JOB, { runId: run.id }, actor, { runAt: deadlineAt, db: tx });
     const events = [this.deps.bus.record(tx, "run.pending", `run:${run.id}`, { machine: machineId, profileId, source: actor.source ?? null })];
@@ -154,6 +156,7 @@ export class RunService {
     tx.insert(runTransitions).values({ runId, at, from: run.state, to: step.state, source, reason: step.reason }).run();
     const machineState = machineStateFor(step.state, run.machineStateBefore);
     tx.update(machines).set({ state: machineState, updatedAt: at }).where(eq(machines.id, run.machineId)).run();
+    this.deps.changes.bump();
     const events = [
       this.deps.bus.record(tx, `run.${step.state}`, `run:${runId}`, { machine: run.machineId, from: run.state, reason: step.reason, source }),
       this.deps.bus.record(tx, "machine.state", `machine:${run.machineId}`, { state: machineState, run: runId }),

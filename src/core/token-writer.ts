@@ -1,0 +1,143 @@
+// Group commit for boot tokens on a writer thread. One batch commits (with its fsync) on the worker's own connection
+// while this thread goes on serving and gathers the next batch from every request that arrives meanwhile; each
+// caller's promise resolves only after its token is durable, so a crash never loses a token that was handed out.
+import { join } from "node:path";
+
+export interface BootTokenRow {
+  id: string;
+  /** Hashed on the writer's thread; only the hash is stored. */
+  secret: string;
+  machineId: number;
+  runId: number;
+  mac: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface MachineTouch {
+  machineId: number;
+  at: number;
+  source: string | null;
+}
+
+export type TokenWriterRequest =
+  | { type: "open"; path: string }
+  | { type: "close" }
+  /** Rows as tab-separated lines: one string crosses to the worker far cheaper than an array of objects. */
+  | { type: "batch"; seq: number; tokens: string; touches: string };
+
+export type TokenWriterReply =
+  | { type: "opened" }
+  | { type: "closed" }
+  | { type: "committed"; seq: number }
+  | { type: "failed"; seq: number; error: string };
+
+// The compiled binary keeps each entry point under /$bunfs/root/ by its path below src/ (package.json "build" lists
+// this worker as one); run from source, the worker file sits beside this one.
+const WORKER_ENTRY = import.meta.url.startsWith("file:///$bunfs/")
+  ? "./core/token-writer-worker.ts"
+  : new URL("./token-writer-worker.ts", import.meta.url).href;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class TokenWriter {
+  private readonly worker: Worker;
+  private tokens = "";
+  private touches = "";
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private seq = 0;
+  private readonly inFlight = new Map<number, { waiters: Waiter[]; settled: () => void; done: Promise<void> }>();
+  private readonly ready: Promise<void>;
+  private closed: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private commits = 0;
+  private written = 0;
+
+  constructor(dataDir: string) {
+    this.worker = new Worker(WORKER_ENTRY);
+    this.ready = new Promise<void>((resolve, reject) => {
+      // A writer that cannot start must stop goosed at start, not hang every boot script later.
+      this.worker.onerror = (event) => reject(new Error(`the boot token writer failed: ${event.message}`));
+      this.worker.onmessage = (event: MessageEvent<TokenWriterReply>) => {
+        const reply = event.data;
+        if (reply.type === "opened") return resolve();
+        if (reply.type === "closed") return this.closed?.();
+        const batch = this.inFlight.get(reply.seq)!;
+        this.inFlight.delete(reply.seq);
+        if (reply.type === "committed") {
+          this.commits++;
+          this.written += batch.waiters.length;
+          for (const w of batch.waiters) w.resolve();
+        } else {
+          const error = new Error(`boot tokens were not saved: ${reply.error}`);
+          for (const w of batch.waiters) w.reject(error);
+        }
+        batch.settled();
+        // While that batch was committing, the next one gathered everything that arrived: send it now.
+        this.send();
+      };
+    });
+    this.post({ type: "open", path: join(dataDir, "goosed.db") });
+  }
+
+  /** Resolves once the writer thread has its connection open. */
+  opened(): Promise<void> {
+    return this.ready;
+  }
+
+  get stats(): { commits: number; tokens: number } {
+    return { commits: this.commits, tokens: this.written };
+  }
+
+  /** Queues a token (and, when due, the machine's last-seen time); resolves once both are committed. */
+  write(token: BootTokenRow, touch: MachineTouch | null): Promise<void> {
+    if (this.closing) return Promise.reject(new Error("goosed is shutting down; boot tokens are no longer issued"));
+    this.tokens += `${token.id}\t${token.secret}\t${token.machineId}\t${token.runId}\t${token.mac}\t${token.createdAt}\t${token.expiresAt}\n`;
+    if (touch) this.touches += `${touch.machineId}\t${touch.at}\t${touch.source ?? ""}\n`;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.send());
+    }
+    return done;
+  }
+
+  /** Sends what is queued, waits for every batch to commit, then closes the writer's connection and thread. */
+  async close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.send();
+    // Each acknowledgement sends what queued behind it; wait until nothing is left.
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight.values()].map((batch) => batch.done));
+    await new Promise<void>((resolve) => {
+      this.closed = resolve;
+      this.post({ type: "close" });
+    });
+    this.worker.terminate();
+  }
+
+  /** One batch in flight at a time: the fewer, larger commits are what keeps a storm fast. */
+  private send(): void {
+    this.scheduled = false;
+    if (this.waiters.length === 0 || this.inFlight.size > 0) return;
+    const seq = ++this.seq;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.inFlight.set(seq, { waiters: this.waiters, settled: resolve, done: promise });
+    this.post({ type: "batch", seq, tokens: this.tokens, touches: this.touches });
+    this.tokens = "";
+    this.touches = "";
+    this.waiters = [];
+  }
+
+  private post(message: TokenWriterRequest): void {
+    this.worker.postMessage(message);
+  }
+}
