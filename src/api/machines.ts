@@ -6,7 +6,7 @@ import { BOOT_POLICIES, MACHINE_STATES } from "../db/index.ts";
 import { type FieldError, invalid } from "../lib/errors.ts";
 import { parseCsv } from "../lib/csv.ts";
 import { actorOf } from "./auth.ts";
-import { pageParams, parseQuery, queryDoc } from "./query.ts";
+import { oneOf, pageParams, parseQuery, queryDoc } from "./query.ts";
 import { machineView, runView } from "./views.ts";
 
 const Interface = t.Object({ mac: t.String({ minLength: 1 }), ip: t.Optional(t.Nullable(t.String())) }, { additionalProperties: false });
@@ -18,7 +18,7 @@ const machineFields = {
   labels: t.Optional(t.Record(t.String(), t.String())),
   group: t.Optional(t.Nullable(t.String())),
   profile: t.Optional(t.Nullable(t.String())),
-  bootPolicy: t.Optional(t.Nullable(t.UnionEnum(BOOT_POLICIES))),
+  bootPolicy: t.Optional(t.Nullable(oneOf(BOOT_POLICIES))),
   vars: t.Optional(t.Record(t.String(), t.Unknown())),
   interfaces: t.Optional(t.Array(Interface, { maxItems: 16 })),
 };
@@ -114,7 +114,7 @@ export const machinesRoutes = (core: Core) =>
       },
       {
         body: t.Object(
-          { format: t.UnionEnum(["csv", "json"]), content: t.String(), dryRun: t.Optional(t.Boolean()) },
+          { format: oneOf(["csv", "json"]), content: t.String(), dryRun: t.Optional(t.Boolean()) },
           { additionalProperties: false },
         ),
         detail: { summary: "Import machines from CSV or JSON: all rows or none, every bad row named" },

@@ -7,15 +7,16 @@ import { INSTALL_KINDS, OS_FAMILIES } from "../db/index.ts";
 import { TEMPLATE_NAMES } from "../render/index.ts";
 import { actorOf } from "./auth.ts";
 import { profileView } from "./views.ts";
+import { oneOf } from "./query.ts";
 
 const fields = {
   description: t.Optional(t.String({ maxLength: 1024 })),
-  osFamily: t.Optional(t.UnionEnum(OS_FAMILIES)),
+  osFamily: t.Optional(oneOf(OS_FAMILIES)),
   kernel: t.Optional(t.String({ minLength: 1 })),
   initrd: t.Optional(t.Array(t.String({ minLength: 1 }))),
   artifacts: t.Optional(t.Record(t.String(), t.String())),
   cmdline: t.Optional(t.Nullable(t.String({ maxLength: 4096 }))),
-  installTemplate: t.Optional(t.UnionEnum(INSTALL_KINDS)),
+  installTemplate: t.Optional(oneOf(INSTALL_KINDS)),
   templates: t.Optional(t.Record(t.String(), t.String())),
   vars: t.Optional(t.Record(t.String(), t.Unknown())),
 };
@@ -33,7 +34,7 @@ export const profilesRoutes = (core: Core, boot: BootService) =>
       },
       {
         body: t.Object(
-          { ...fields, name: t.String({ minLength: 1, maxLength: 63 }), osFamily: t.UnionEnum(OS_FAMILIES), kernel: t.String({ minLength: 1 }) },
+          { ...fields, name: t.String({ minLength: 1, maxLength: 63 }), osFamily: oneOf(OS_FAMILIES), kernel: t.String({ minLength: 1 }) },
           { additionalProperties: false },
         ),
         detail: { summary: "Create a profile; every template it uses must render" },
@@ -51,7 +52,7 @@ export const profilesRoutes = (core: Core, boot: BootService) =>
         return boot.preview(ctx.params.ref, ctx.body.machine, ctx.body.template, new URL(ctx.request.url).origin);
       },
       {
-        body: t.Object({ machine: t.String({ minLength: 1 }), template: t.UnionEnum(TEMPLATE_NAMES) }, { additionalProperties: false }),
+        body: t.Object({ machine: t.String({ minLength: 1 }), template: oneOf(TEMPLATE_NAMES) }, { additionalProperties: false }),
         detail: { summary: "Render one of a profile's templates for a machine, with a placeholder token; nothing is issued or changed" },
       },
     );

@@ -3,6 +3,12 @@ import { type TObject, type TSchema, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { invalid } from "../lib/errors.ts";
 
+/**
+ * A field that takes one of a few words. Elysia's t.UnionEnum gives itself a default (its first value), which
+ * Elysia then writes into bodies that left the field out; a union of literals has none.
+ */
+export const oneOf = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
 export const pageParams = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: "page size (default 50)" })),
   before: Type.Optional(Type.Integer({ minimum: 1, description: "the `next` value of the previous page" })),

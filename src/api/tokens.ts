@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import { type Core, SCOPES } from "../core/index.ts";
 import { actorOf } from "./auth.ts";
 import { tokenView } from "./views.ts";
+import { oneOf } from "./query.ts";
 
 export const tokensRoutes = (core: Core) =>
   new Elysia({ prefix: "/v1/tokens", tags: ["tokens"] })
@@ -18,7 +19,7 @@ export const tokensRoutes = (core: Core) =>
         body: t.Object(
           {
             name: t.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9][A-Za-z0-9._ -]*$" }),
-            scopes: t.Array(t.UnionEnum(SCOPES), { minItems: 1 }),
+            scopes: t.Array(oneOf(SCOPES), { minItems: 1 }),
             ttlSeconds: t.Optional(t.Integer({ minimum: 60, description: "token expires after this many seconds" })),
           },
           { additionalProperties: false },

@@ -22,6 +22,16 @@ export class ApiClient {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await this.send(method, path, body);
+    return (text ? safeJson(text) : undefined) as T;
+  }
+
+  /** For endpoints that answer plain text (a rendered template): the body exactly as sent. */
+  requestText(method: string, path: string, body?: unknown): Promise<string> {
+    return this.send(method, path, body);
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<string> {
     const url = new URL(path, this.baseUrl);
     let response: Response;
     try {
@@ -39,13 +49,13 @@ export class ApiClient {
       });
     }
     const text = await response.text();
-    const parsed = text ? safeJson(text) : undefined;
     if (!response.ok) {
-      const problem = parsed as { title?: string; detail?: string; errors?: Array<{ path: string; message: string }> } | undefined;
-      const fields = problem?.errors?.map((e) => `${e.path} ${e.message}`).join("; ");
-      throw new CliError(`${problem?.detail ?? problem?.title ?? `HTTP ${response.status}`}${fields ? ` (${fields})` : ""}`);
+      const problem = safeJson(text) as { title?: string; detail?: string; errors?: Array<{ path: string; message: string }> } | undefined;
+      const fields = problem?.errors ?? [];
+      const summary = fields.map((e) => `${e.path} ${e.message}`).join("; ");
+      throw new CliError(`${problem?.detail ?? problem?.title ?? `HTTP ${response.status}`}${summary ? ` (${summary})` : ""}`, { fields });
     }
-    return parsed as T;
+    return text;
   }
 }
 

@@ -134,17 +134,11 @@ function describe(m: MachineView): void {
   for (const [key, value] of rows) process.stdout.write(`${key.padEnd(11)} ${value === null || value === "" ? "-" : value}\n`);
 }
 
-/**
- * The client folds a problem's field errors into one line: `detail (line 3 hostname: ...; line 5 mac: ...)`. An import
- * must show every bad row, so the rows are put back on lines of their own; every import error path starts `line N`
- * or `item N`, which is what the split keys on.
- */
+/** An import must show every bad row: the summary, then one line per row the appliance named. */
 function importFailure(err: unknown): unknown {
-  if (!(err instanceof CliError)) return err;
-  const match = /^(.*?) \(((?:line|item) \d+ .*)\)$/s.exec(err.message);
-  if (!match) return err;
-  const rows = match[2]!.split(/; (?=(?:line|item) \d+ )/).map((row) => row.replace(/^((?:line|item) \d+) /, "$1: "));
-  return new CliError([match[1], ...rows.map((row) => `  ${row}`)].join("\n"), { cause: err });
+  if (!(err instanceof CliError) || err.fields.length === 0) return err;
+  const summary = err.message.slice(0, err.message.indexOf(" (")).trim() || err.message;
+  return new CliError([summary, ...err.fields.map((f) => `  ${f.path}: ${f.message}`)].join("\n"), { cause: err });
 }
 
 /** Facts as the agent stores them: .proto field names, 64-bit numbers as strings, unreadable values empty. */

@@ -141,9 +141,7 @@ export function registerProfiles(cli: CAC, client: (options: Options) => ApiClie
       // The API's own answer to a bad name is a bare schema error; this one lists the names.
       const template = oneOf(rawValue(cli, "template", command), TEMPLATE_NAMES, "template", command);
       if (!machine || !template) throw new UsageError("give --machine and --template", command);
-      // The endpoint answers text/plain; the client hands back text, unless the rendered text happens to be JSON.
-      const rendered = await client(options).request<unknown>("POST", `${ref(profile)}/render`, { machine, template });
-      const text = typeof rendered === "string" ? rendered : rendered === undefined ? "" : JSON.stringify(rendered, null, 2);
+      const text = await client(options).requestText("POST", `${ref(profile)}/render`, { machine, template });
       if (options.json) return printJson({ profile, machine, template, text });
       process.stdout.write(text);
     });

@@ -12,8 +12,12 @@ export class UsageError extends Error {
 
 /** A failure with advice: the one stderr line says what went wrong and what to do next. */
 export class CliError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The problem's per-field errors, when the appliance sent any (an import names each bad row there). */
+  readonly fields: ReadonlyArray<{ path: string; message: string }>;
+
+  constructor(message: string, options?: { cause?: unknown; fields?: ReadonlyArray<{ path: string; message: string }> }) {
     super(message, options);
     this.name = "CliError";
+    this.fields = options?.fields ?? [];
   }
 }

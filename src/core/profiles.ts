@@ -3,7 +3,7 @@
 import { asc, eq } from "drizzle-orm";
 import { type Db, type InstallKind, type OsFamily, profiles, type Tx } from "../db/index.ts";
 import { conflict, type FieldError, invalid, notFound } from "../lib/errors.ts";
-import { checkTemplates, defaultTemplate, layerVars, sampleContext, TEMPLATE_NAMES, type TemplateName } from "../render/index.ts";
+import { checkTemplates, DEFAULT_INSTALL_KIND, defaultTemplate, layerVars, sampleContext, TEMPLATE_NAMES, type TemplateName } from "../render/index.ts";
 import type { Actor } from "./actor.ts";
 import { recordAudit } from "./audit.ts";
 
@@ -105,7 +105,7 @@ export class ProfileService {
         initrd: input.initrd ?? [],
         artifacts: input.artifacts ?? {},
         cmdline: input.cmdline ?? null,
-        installKind: input.installTemplate ?? "none",
+        installKind: input.installTemplate ?? DEFAULT_INSTALL_KIND[input.osFamily],
         templates: input.templates ?? {},
         vars: input.vars ?? {},
         createdAt: at,

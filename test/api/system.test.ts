@@ -1,3 +1,4 @@
+import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi, EventStreams } from "../../src/api/index.ts";
@@ -32,7 +33,7 @@ describe("health", () => {
     const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string }> };
     expect(body.status).toBe("ready");
     expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "jobs"]);
-    expect(body.services.migrations).toEqual({ ok: true, detail: "schema at 0000_foundation" });
+    expect(body.services.migrations).toEqual({ ok: true, detail: `schema at ${MIGRATIONS.at(-1)!.tag}` });
     expect(body.services.http).toEqual({ ok: true, detail: `listening on 127.0.0.1:${goosed.port}` });
   });
 

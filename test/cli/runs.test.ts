@@ -62,7 +62,7 @@ describe("goosed machine provision and goosed run", () => {
 
   test("a second provision while one is active: exit 1 saying how to cancel", async () => {
     const again = await h.cli("machine", "provision", "node01");
-    expect(again).toEqual({ stdout: "", stderr: "goosed: machine 1 already has run 1 (pending); cancel it first with goosed machine cancel 1\n", code: 1 });
+    expect(again).toEqual({ stdout: "", stderr: "goosed: machine node01 already has run 1 (pending); cancel it first with goosed machine cancel node01\n", code: 1 });
   });
 
   test("machine cancel ends the run as cancelled", async () => {

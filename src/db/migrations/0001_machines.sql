@@ -56,7 +56,7 @@ CREATE TABLE `machines` (
 	FOREIGN KEY (`profile_id`) REFERENCES `profiles`(`id`) ON UPDATE no action ON DELETE set null
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `machines_hostname` ON `machines` (`hostname`);--> statement-breakpoint
+CREATE UNIQUE INDEX `machines_hostname` ON `machines` (`hostname`) WHERE "machines"."state" <> 'retired';--> statement-breakpoint
 CREATE INDEX `machines_state` ON `machines` (`state`,`id`);--> statement-breakpoint
 CREATE INDEX `machines_group` ON `machines` (`group_id`);--> statement-breakpoint
 CREATE TABLE `run_transitions` (

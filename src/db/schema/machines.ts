@@ -1,4 +1,5 @@
 // Machines, their network interfaces and the groups they belong to.
+import { sql } from "drizzle-orm";
 import { type AnySQLiteColumn, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { profiles } from "./profiles.ts";
 
@@ -38,7 +39,8 @@ export const machines = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("machines_hostname").on(t.hostname), index("machines_state").on(t.state, t.id), index("machines_group").on(t.groupId)],
+  // A retired machine keeps its name for the record, but a replacement may take it.
+  (t) => [uniqueIndex("machines_hostname").on(t.hostname).where(sql`${t.state} <> 'retired'`), index("machines_state").on(t.state, t.id), index("machines_group").on(t.groupId)],
 );
 
 export const interfaces = sqliteTable(

@@ -1,11 +1,9 @@
 // Profiles (blueprints): what an install boots and which templates it renders.
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+// The names templates know are the names the database stores: one list, kept with the templates.
+import { INSTALL_KINDS, OS_FAMILIES } from "../../render/context.ts";
 
-export const OS_FAMILIES = ["rhel", "debian", "ubuntu", "windows", "custom"] as const;
-export type OsFamily = (typeof OS_FAMILIES)[number];
-
-export const INSTALL_KINDS = ["kickstart", "preseed", "autoinstall", "cloud-init", "unattend", "none"] as const;
-export type InstallKind = (typeof INSTALL_KINDS)[number];
+export { INSTALL_KINDS, type InstallKind, OS_FAMILIES, type OsFamily } from "../../render/context.ts";
 
 export const profiles = sqliteTable("profiles", {
   id: integer("id").primaryKey({ autoIncrement: true }),
