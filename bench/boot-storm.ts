@@ -38,11 +38,11 @@ async function waitFor(url: string): Promise<void> {
 }
 
 /** A spawned server, with the open-files limit raised so it can hold 10,000 connections. */
-function spawnServer(command: string[], cwd = root, env: Record<string, string> = {}) {
+function spawnServer(command: string[], cwd = root, env: Record<string, string> = {}, logPath?: string) {
   const proc = Bun.spawn(["sh", "-c", `ulimit -n ${NOFILE} && exec "$@"`, "sh", ...command], {
     cwd,
     env: { ...process.env, ...env } as Record<string, string>,
-    stdout: "ignore",
+    stdout: logPath ? Bun.file(logPath) : "ignore",
     stderr: "inherit",
   });
   children.push(proc);
@@ -88,9 +88,13 @@ async function main(): Promise<void> {
   // goosed with 10,000 enrolled machines, each with a pending run.
   const goosedPort = freePort();
   const dataDir = join(dir, "goosed-data");
-  spawnServer(["bun", "src/main.ts", "serve", "--data-dir", dataDir, "--http-port", String(goosedPort), "--http-host", "127.0.0.1", "--log-level", "warn"], root, {
-    GOOSED_CONFIG: "/dev/null",
-  });
+  const goosedLog = join(dir, "goosed.log");
+  spawnServer(
+    ["bun", "src/main.ts", "serve", "--data-dir", dataDir, "--http-port", String(goosedPort), "--http-host", "127.0.0.1", "--log-level", "warn", "--log-format", "json"],
+    root,
+    { GOOSED_CONFIG: "/dev/null" },
+    goosedLog,
+  );
   const goosedUrl = `http://127.0.0.1:${goosedPort}`;
   await waitFor(`${goosedUrl}/healthz`);
   const token = (await Bun.file(join(dataDir, "admin-token")).text()).trim();
@@ -170,10 +174,14 @@ http {
     console.log(`  nginx (static file)       ${peer.requestsPerSecond.toFixed(0).padStart(7)} req/s   p99 ${peer.p99Ms.toFixed(1)} ms   ${peer.errors}`);
     console.log(`  goosed (per-MAC + token)  ${ours.requestsPerSecond.toFixed(0).padStart(7)} req/s   p99 ${ours.p99Ms.toFixed(1)} ms   ${ours.errors}`);
     console.log(`  ratio goosed/nginx        ${(ours.requestsPerSecond / peer.requestsPerSecond).toFixed(2)}x`);
+    if (ours.errors.includes("non-2xx")) {
+      const errors = (await Bun.file(goosedLog).text()).split("\n").filter((l) => l.includes('"level":"error"'));
+      console.log(`  goosed logged ${errors.length} error(s); the first: ${errors[0] ?? "(none)"}`);
+    }
   }
   const metrics = await (await fetch(`${goosedUrl}/metrics`)).text();
   const line = (name: string) => metrics.split("\n").find((l) => l.startsWith(name))?.split(" ").at(-1);
-  console.log(`\ngroup commit: ${line("goosed_write_batch_writes_total")} token writes in ${line("goosed_write_batch_commits_total")} commits`);
+  console.log(`\ngroup commit: ${line("goosed_boot_tokens_written_total")} boot tokens in ${line("goosed_boot_token_commits_total")} commits`);
 }
 
 try {

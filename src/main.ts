@@ -38,10 +38,13 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     ),
   );
   metrics.register(
-    new Gauge("goosed_write_batch_commits_total", "Group commits of boot-path writes (tokens, discoveries)", () => [{ value: core.batch.stats.flushes }], "counter"),
+    new Gauge("goosed_boot_token_commits_total", "Group commits of boot tokens on the token writer's thread", () => [{ value: core.tokenWriter.stats.commits }], "counter"),
   );
   metrics.register(
-    new Gauge("goosed_write_batch_writes_total", "Boot-path writes committed through group commit", () => [{ value: core.batch.stats.writes }], "counter"),
+    new Gauge("goosed_boot_tokens_written_total", "Boot tokens committed before their boot script was sent", () => [{ value: core.tokenWriter.stats.tokens }], "counter"),
+  );
+  metrics.register(
+    new Gauge("goosed_write_batch_commits_total", "Group commits of boot-path state changes (discoveries, runs booting)", () => [{ value: core.batch.stats.flushes }], "counter"),
   );
   metrics.register(new Gauge("goosed_event_streams", "Open Server-Sent Event streams", () => [{ value: streams.count }]));
   metrics.register(new Gauge("process_resident_memory_bytes", "Resident memory size in bytes", () => [{ value: process.memoryUsage().rss }]));

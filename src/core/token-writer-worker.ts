@@ -38,7 +38,7 @@ self.onmessage = (event: MessageEvent<TokenWriterRequest>) => {
         insertToken.run(id!, hashSecret(secret!).toString("hex"), Number(machineId), Number(runId), mac!, Number(createdAt), Number(expiresAt));
       }
       for (const [machineId, at, source] of rows(message.touches)) touchMachine.run(Number(at), source || null, Number(machineId));
-    })();
+    }).immediate();
     reply({ type: "committed", seq: message.seq });
   } catch (error) {
     reply({ type: "failed", seq: message.seq, error: (error as Error).message });

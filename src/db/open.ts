@@ -62,6 +62,11 @@ export function openStore(dataDir: string): Store {
     sqlite.run("PRAGMA busy_timeout = 5000");
     const migrations = migrate(sqlite);
     const db = drizzle({ client: sqlite, schema });
+    // Boot tokens commit from a second connection (the token writer's thread). A deferred transaction that reads and
+    // then writes would fail at once with SQLITE_BUSY when that connection committed in between; an immediate one
+    // takes the write lock up front and waits its turn (busy_timeout).
+    const deferred = db.transaction.bind(db);
+    db.transaction = ((work, config) => deferred(work, { behavior: "immediate", ...config })) as typeof db.transaction;
     const opened = sqlite;
     return {
       db,
