@@ -6,7 +6,7 @@ import type { Actor } from "./actor.ts";
 import { recordAudit } from "./audit.ts";
 import type { BootPath } from "./boot-path.ts";
 import type { AppEvent, EventBus } from "./events.ts";
-import { checkMachineToken, insertMachineToken, revokeMachineTokens } from "./machine-tokens.ts";
+import { checkMachineToken, insertMachineToken, revokeAgentTokens } from "./machine-tokens.ts";
 import type { RunService } from "./runs/service.ts";
 
 export interface AgentSettings {
@@ -50,7 +50,7 @@ export class AgentService {
     return this.deps.bootPath.refusalsAudited("installer", installerToken, source, "POST /v1/agents/enroll", () =>
       this.deps.db.transaction((tx) => {
         const row = checkMachineToken(tx, installerToken, { kind: "installer", at });
-        revokeMachineTokens(tx, row.machineId, "agent", at);
+        revokeAgentTokens(tx, row.machineId, at);
         const agentToken = insertMachineToken(tx, "agent", { machineId: row.machineId, runId: row.runId, mac: null, expiresAt: null }, at);
         this.touch(tx, row.machineId, source, at, true);
         recordAudit(tx, this.actor(row.machineId, source), "agent.enroll", `machine:${row.machineId}`, { run: row.runId }, at);

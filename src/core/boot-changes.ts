@@ -1,14 +1,22 @@
-// A version number for everything a boot decision reads (machines, interfaces, runs). Writers bump it inside their
-// transaction; the boot path caches lookups per MAC and re-reads one only when the version moved on. Transactions
-// run synchronously on the one thread, so no lookup can slip in between a bump and its commit.
+// Which machines changed since a boot lookup was cached. Writers mark a machine inside their transaction; the boot
+// path caches lookups per MAC and re-reads one only when its machine was marked after it was read. Transactions run
+// synchronously on the one thread, so no lookup can slip in between a mark and its commit. New machines need no
+// mark: a MAC that is not found is never cached.
 export class BootChanges {
-  private current = 0;
+  private counter = 0;
+  private readonly changedAt = new Map<number, number>();
 
-  get version(): number {
-    return this.current;
+  /** The stamp to keep with a lookup read now. */
+  stamp(): number {
+    return this.counter;
   }
 
-  bump(): void {
-    this.current++;
+  machineChanged(machineId: number): void {
+    this.changedAt.set(machineId, ++this.counter);
+  }
+
+  /** Whether a lookup of `machineId` stamped `stamp` is still what the database holds. */
+  current(machineId: number, stamp: number): boolean {
+    return (this.changedAt.get(machineId) ?? 0) <= stamp;
   }
 }

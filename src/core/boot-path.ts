@@ -9,7 +9,8 @@ import { auditRefusal, checkMachineToken, insertMachineToken, newMachineToken, T
 import type { MachineService } from "./machines.ts";
 import type { RunService } from "./runs/service.ts";
 import type { BootChanges } from "./boot-changes.ts";
-import type { MachineTouch, TokenWriter } from "./token-writer.ts";
+import { stepRun } from "./runs/step.ts";
+import type { MachineTouch, RunBooting, TokenWriter } from "./token-writer.ts";
 import type { WriteBatch } from "./write-batch.ts";
 
 export interface BootLookup {
@@ -51,7 +52,7 @@ export class BootPath {
   private readonly now: () => number;
   /** Unknown MACs being enrolled in the current batch: a second request for one waits for the first. */
   private readonly enrolling = new Map<string, Promise<BootLookup>>();
-  private readonly cache = new Map<string, { version: number; lookup: BootLookup }>();
+  private readonly cache = new Map<string, { stamp: number; lookup: BootLookup }>();
 
   constructor(private readonly deps: BootPathDeps) {
     this.now = deps.now ?? Date.now;
@@ -68,11 +69,13 @@ export class BootPath {
 
   /** The machine and active run behind a MAC; served from memory until a machine or run changes. */
   lookup(mac: string): BootLookup | null {
-    const version = this.deps.changes.version;
+    const { changes } = this.deps;
     const cached = this.cache.get(mac);
-    if (cached && cached.version === version) return cached.lookup;
+    if (cached && changes.current(cached.lookup.machineId, cached.stamp)) return cached.lookup;
+    const stamp = changes.stamp();
     const lookup = (this.lookupStatement.get(mac) as BootLookup | null) ?? null;
-    if (lookup) this.cache.set(mac, { version, lookup });
+    if (lookup) this.cache.set(mac, { stamp, lookup });
+    else this.cache.delete(mac);
     return lookup;
   }
 
@@ -86,7 +89,6 @@ export class BootPath {
     const enrolled = batch
       .write((tx) => {
         const machineId = this.deps.machines.insert(tx, { arch, interfaces: [{ mac }] }, "discovered", at, "");
-        this.deps.changes.bump();
         tx.update(machines).set({ lastSeenAt: at, lastSource: source }).where(eq(machines.id, machineId)).run();
         const events: AppEvent[] = [bus.record(tx, "machine.discovered", `machine:${machineId}`, { mac, arch, source })];
         let run: { id: number; state: RunState } | null = null;
@@ -118,13 +120,11 @@ export class BootPath {
    */
   async issueBootToken(found: BootLookup, mac: string, source: () => string | null): Promise<string> {
     const at = this.now();
-    const { batch, bus } = this.deps;
-    // Only the first fetch of a run changes it; the storm's repeats skip the run machinery entirely.
+    // Only a run's first boot script moves it (pending → booting); the writer thread records that with the token.
+    let booting: RunBooting | null = null;
     if (found.runState === "pending") {
-      await batch.write((tx) => {
-        const { events } = this.deps.runs.apply(tx, found.runId!, { type: "boot-served" }, source(), at);
-        if (events.length > 0) batch.onCommit(() => events.forEach((e) => bus.deliver(e)));
-      });
+      const step = stepRun("pending", { type: "boot-served" });
+      if (step.ok) booting = { runId: found.runId!, machineId: found.machineId, at, source: source(), reason: step.reason };
     }
     const minted = newMachineToken("boot");
     const token = {
@@ -136,7 +136,7 @@ export class BootPath {
       createdAt: at,
       expiresAt: at + this.deps.bootTokenTtlSeconds * 1000,
     };
-    await this.deps.tokens.write(token, this.isStale(found, at) ? this.seen(found, source, at) : null);
+    await this.deps.tokens.write(token, this.isStale(found, at) ? this.seen(found, source, at) : null, booting);
     return minted.token;
   }
 

@@ -14,6 +14,7 @@ import { GroupService } from "./groups.ts";
 import { MachineService } from "./machines.ts";
 import { ProfileService } from "./profiles.ts";
 import { RUN_DEADLINE_JOB, RunService } from "./runs/service.ts";
+import { pruneBootTokens } from "./machine-tokens.ts";
 import { TokenWriter } from "./token-writer.ts";
 import { WriteBatch } from "./write-batch.ts";
 import { defineJob } from "./jobs/index.ts";
@@ -66,8 +67,14 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
   const tokens = new TokenService(store.db);
   const jobs = new JobQueue({ db: store.db, bus, log: log.child({ component: "jobs" }), options: config.jobs });
   const batch = new WriteBatch(store.db);
-  const tokenWriter = new TokenWriter(store.dataDir);
   const changes = new BootChanges();
+  const tokenWriter = new TokenWriter(store.dataDir, (events) => {
+    for (const event of events) {
+      // A run that began booting changed what its machine's next boot script holds.
+      changes.machineChanged(event.data.machine as number);
+      bus.deliver(event);
+    }
+  });
   const machines = new MachineService(store.db, bus, changes);
   const groups = new GroupService(store.db);
   const profiles = new ProfileService(store.db, config.vars);
@@ -99,6 +106,8 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
   const prune = () => {
     const removed = bus.prune(config.events);
     if (removed > 0) log.debug("events pruned", { component: "events", removed });
+    const tokens = pruneBootTokens(store.db, Date.now());
+    if (tokens > 0) log.debug("expired boot tokens pruned", { component: "boot", removed: tokens });
   };
   return {
     store,

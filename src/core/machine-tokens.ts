@@ -1,7 +1,7 @@
 // Machine credentials: boot tokens (one-time, MAC-bound, short-lived), installer tokens (one run) and agent tokens
 // (rotating). Only sha256 hashes are stored; secrets are compared in constant time; every refusal is audited.
 import { timingSafeEqual } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, lt } from "drizzle-orm";
 import { type Db, type MachineTokenKind, machineTokens, runs, type Tx } from "../db/index.ts";
 import { AppError } from "../lib/errors.ts";
 import type { Actor } from "./actor.ts";
@@ -12,7 +12,7 @@ import { hashSecret, randomHex } from "./token-secret.ts";
 export type MachineTokenRow = typeof machineTokens.$inferSelect;
 
 const PREFIX: Record<MachineTokenKind, string> = { boot: "gb", installer: "gi", agent: "ga" };
-const TOKEN = /^(gb|gi|ga)_([0-9a-f]{12})_([0-9a-f]{32})$/;
+const TOKEN = /^(gb|gi|ga)_([0-9a-f]{16})_([0-9a-f]{32})$/;
 
 export interface NewMachineToken {
   id: string;
@@ -25,9 +25,18 @@ export interface MintedMachineToken extends NewMachineToken {
   secretHash: string;
 }
 
+// Ids grow with time (milliseconds, then a counter), so a storm's inserts append at the end of the primary-key
+// B-tree instead of landing on random pages; the secret, not the id, is what must be unguessable.
+let idCounter = Number.parseInt(randomHex(3), 16);
+
+function nextTokenId(): string {
+  idCounter = (idCounter + 1) & 0xfffff;
+  return `${Date.now().toString(16).padStart(11, "0")}${idCounter.toString(16).padStart(5, "0")}`;
+}
+
 /** A token whose hash is still to be computed: the boot path leaves that to the token writer's thread. */
 export function newMachineToken(kind: MachineTokenKind): NewMachineToken {
-  const id = randomHex(6);
+  const id = nextTokenId();
   const secret = randomHex(16);
   return { id, secret, token: `${PREFIX[kind]}_${id}_${secret}` };
 }
@@ -102,12 +111,24 @@ export function insertMachineToken(
   return minted.token;
 }
 
-/** Revokes every live token of a kind for a machine (an agent re-enrolling replaces its old identity). */
-export function revokeMachineTokens(tx: Tx, machineId: number, kind: MachineTokenKind, at: number): void {
+/** Revokes a machine's live agent tokens (an agent enrolling again replaces its old identity). */
+export function revokeAgentTokens(tx: Tx, machineId: number, at: number): void {
   tx.update(machineTokens)
     .set({ revokedAt: at })
-    .where(and(eq(machineTokens.machineId, machineId), eq(machineTokens.kind, kind), isNull(machineTokens.revokedAt)))
+    .where(and(eq(machineTokens.kind, "agent"), eq(machineTokens.machineId, machineId), isNull(machineTokens.revokedAt)))
     .run();
+}
+
+// Spent and expired boot tokens are kept a day for the audit trail's sake, then dropped: a storm mints millions.
+const BOOT_TOKEN_KEEP_MS = 86_400_000;
+
+/** Deletes boot tokens that expired more than a day ago; returns how many. */
+export function pruneBootTokens(db: Db, at: number): number {
+  return db
+    .delete(machineTokens)
+    .where(and(eq(machineTokens.kind, "boot"), lt(machineTokens.expiresAt, at - BOOT_TOKEN_KEEP_MS)))
+    .returning({ id: machineTokens.id })
+    .all().length;
 }
 
 /** The audit row for a refused machine token: who presented what, from where, and why it failed. */

@@ -155,7 +155,7 @@ export class MachineService {
       if (input.interfaces) this.checkInterfaces(tx, input.interfaces, errors, "", id);
       if (errors.length > 0) throw rejection(`machine ${ref} was not changed`, errors);
       tx.update(machines).set({ ...fields, updatedAt: at }).where(eq(machines.id, id)).run();
-      this.changes.bump();
+      this.changes.machineChanged(id);
       if (input.interfaces) {
         tx.delete(interfaces).where(eq(interfaces.machineId, id)).run();
         this.insertInterfaces(tx, id, input.interfaces);
@@ -177,7 +177,7 @@ export class MachineService {
       if (active) throw conflict("run-active", `machine ${ref} has run ${active.id} in progress; cancel it first with goosed machine cancel ${ref}`);
       const macs = tx.select({ mac: interfaces.mac }).from(interfaces).where(eq(interfaces.machineId, id)).all().map((i) => i.mac);
       tx.update(machines).set({ state: "retired", updatedAt: at }).where(eq(machines.id, id)).run();
-      this.changes.bump();
+      this.changes.machineChanged(id);
       tx.delete(interfaces).where(eq(interfaces.machineId, id)).run();
       recordAudit(tx, actor, "machine.retire", `machine:${id}`, { macs }, at);
       const record = this.get(id, tx);
@@ -255,7 +255,6 @@ export class MachineService {
       .returning({ id: machines.id })
       .get();
     this.insertInterfaces(tx, row.id, input.interfaces ?? []);
-    this.changes.bump();
     return row.id;
   }
 

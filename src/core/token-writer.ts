@@ -20,16 +20,34 @@ export interface MachineTouch {
   source: string | null;
 }
 
+/** A run moving from pending to booting; the main thread's step function decided it and gave the reason. */
+export interface RunBooting {
+  runId: number;
+  machineId: number;
+  at: number;
+  source: string | null;
+  reason: string;
+}
+
+/** An event the writer persisted, to be delivered to listeners once its batch has committed. */
+export interface RecordedEvent {
+  id: number;
+  at: number;
+  type: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
 export type TokenWriterRequest =
   | { type: "open"; path: string }
   | { type: "close" }
   /** Rows as tab-separated lines: one string crosses to the worker far cheaper than an array of objects. */
-  | { type: "batch"; seq: number; tokens: string; touches: string };
+  | { type: "batch"; seq: number; tokens: string; touches: string; bootings: string };
 
 export type TokenWriterReply =
   | { type: "opened" }
   | { type: "closed" }
-  | { type: "committed"; seq: number }
+  | { type: "committed"; seq: number; events: RecordedEvent[] }
   | { type: "failed"; seq: number; error: string };
 
 // The compiled binary keeps each entry point under /$bunfs/root/ by its path below src/ (package.json "build" lists
@@ -47,6 +65,7 @@ export class TokenWriter {
   private readonly worker: Worker;
   private tokens = "";
   private touches = "";
+  private bootings = "";
   private waiters: Waiter[] = [];
   private scheduled = false;
   private seq = 0;
@@ -57,7 +76,11 @@ export class TokenWriter {
   private commits = 0;
   private written = 0;
 
-  constructor(dataDir: string) {
+  /** `onCommit` hears the events each committed batch recorded (runs that began booting). */
+  constructor(
+    dataDir: string,
+    private readonly onCommit: (events: RecordedEvent[]) => void,
+  ) {
     this.worker = new Worker(WORKER_ENTRY);
     this.ready = new Promise<void>((resolve, reject) => {
       // A writer that cannot start must stop goosed at start, not hang every boot script later.
@@ -69,6 +92,7 @@ export class TokenWriter {
         const batch = this.inFlight.get(reply.seq)!;
         this.inFlight.delete(reply.seq);
         if (reply.type === "committed") {
+          this.onCommit(reply.events);
           this.commits++;
           this.written += batch.waiters.length;
           for (const w of batch.waiters) w.resolve();
@@ -93,9 +117,13 @@ export class TokenWriter {
     return { commits: this.commits, tokens: this.written };
   }
 
-  /** Queues a token (and, when due, the machine's last-seen time); resolves once both are committed. */
-  write(token: BootTokenRow, touch: MachineTouch | null): Promise<void> {
+  /**
+   * Queues a token, and when due the machine's last-seen time and its run's move to booting; resolves once all of it
+   * has committed.
+   */
+  write(token: BootTokenRow, touch: MachineTouch | null, booting: RunBooting | null): Promise<void> {
     if (this.closing) return Promise.reject(new Error("goosed is shutting down; boot tokens are no longer issued"));
+    if (booting) this.bootings += `${booting.runId}\t${booting.at}\t${booting.source ?? ""}\t${booting.machineId}\t${booting.reason}\n`;
     this.tokens += `${token.id}\t${token.secret}\t${token.machineId}\t${token.runId}\t${token.mac}\t${token.createdAt}\t${token.expiresAt}\n`;
     if (touch) this.touches += `${touch.machineId}\t${touch.at}\t${touch.source ?? ""}\n`;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -131,9 +159,10 @@ export class TokenWriter {
     const seq = ++this.seq;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.inFlight.set(seq, { waiters: this.waiters, settled: resolve, done: promise });
-    this.post({ type: "batch", seq, tokens: this.tokens, touches: this.touches });
+    this.post({ type: "batch", seq, tokens: this.tokens, touches: this.touches, bootings: this.bootings });
     this.tokens = "";
     this.touches = "";
+    this.bootings = "";
     this.waiters = [];
   }
 

@@ -97,7 +97,7 @@ export class RunService {
       .get();
     tx.insert(runTransitions).values({ runId: run.id, at, from: null, to: "pending", source: actor.source ?? null, reason: `started by ${actor.id}` }).run();
     tx.update(machines).set({ state: "provisioning", updatedAt: at }).where(eq(machines.id, machineId)).run();
-    this.deps.changes.bump();
+    this.deps.changes.machineChanged(machineId);
     recordAudit(tx, actor, "run.create", `run:${run.id}`, { machine: machineId, profileId, vars: run.vars, deadlineAt }, at);
     this.deps.jobs.enqueue(RUN_DEADLINE_JOB, { runId: run.id }, actor, { runAt: deadlineAt, db: tx });
     const events = [this.deps.bus.record(tx, "run.pending", `run:${run.id}`, { machine: machineId, profileId, source: actor.source ?? null })];
@@ -154,13 +154,13 @@ export class RunService {
       .returning()
       .get();
     tx.insert(runTransitions).values({ runId, at, from: run.state, to: step.state, source, reason: step.reason }).run();
+    const events = [this.deps.bus.record(tx, `run.${step.state}`, `run:${runId}`, { machine: run.machineId, from: run.state, reason: step.reason, source })];
     const machineState = machineStateFor(step.state, run.machineStateBefore);
-    tx.update(machines).set({ state: machineState, updatedAt: at }).where(eq(machines.id, run.machineId)).run();
-    this.deps.changes.bump();
-    const events = [
-      this.deps.bus.record(tx, `run.${step.state}`, `run:${runId}`, { machine: run.machineId, from: run.state, reason: step.reason, source }),
-      this.deps.bus.record(tx, "machine.state", `machine:${run.machineId}`, { state: machineState, run: runId }),
-    ];
+    if (machineState !== machineStateFor(run.state, run.machineStateBefore)) {
+      tx.update(machines).set({ state: machineState, updatedAt: at }).where(eq(machines.id, run.machineId)).run();
+      events.push(this.deps.bus.record(tx, "machine.state", `machine:${run.machineId}`, { state: machineState, run: runId }));
+    }
+    this.deps.changes.machineChanged(run.machineId);
     return { run: updated, changed: true, events };
   }
 

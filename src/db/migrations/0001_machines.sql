@@ -116,5 +116,5 @@ CREATE TABLE `machine_tokens` (
 	FOREIGN KEY (`run_id`) REFERENCES `runs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `machine_tokens_machine` ON `machine_tokens` (`machine_id`,`kind`);--> statement-breakpoint
-CREATE INDEX `machine_tokens_run` ON `machine_tokens` (`run_id`);
+CREATE INDEX `machine_tokens_agent` ON `machine_tokens` (`machine_id`) WHERE "machine_tokens"."kind" = 'agent';--> statement-breakpoint
+CREATE INDEX `machine_tokens_expiry` ON `machine_tokens` (`expires_at`) WHERE "machine_tokens"."kind" = 'boot';
