@@ -38,7 +38,8 @@ const artifactMissing = (key: string) =>
   new AppError({ code: "artifact-not-found", status: 404, title: "Artifact not found", detail: `no artifact ${key}; import the bundle that brings it` });
 
 const applianceUrlOf = (config: Readonly<Config>, url: URL) => config.boot.publicUrl.replace(/\/+$/, "") || url.origin;
-const SCRIPT_HEADERS = { "content-type": TEXT, "cache-control": "no-store" };
+// One Headers object for every boot script: building one per response shows in a storm profile.
+const SCRIPT_HEADERS = new Headers({ "content-type": TEXT, "cache-control": "no-store" });
 
 export const BOOT_SCRIPT_PATH = "/boot/boot.ipxe";
 
