@@ -5,6 +5,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.ts";
 
 const MACHINES = Number(process.env.MACHINES ?? 10_000);
 const DURATION_SECONDS = Number(process.env.DURATION ?? 10);
@@ -20,13 +21,6 @@ const children: Array<{ kill(signal?: number | NodeJS.Signals): void; exited: Pr
 
 function need(tool: string): void {
   if (!Bun.which(tool)) throw new Error(`${tool} is not installed; apt-get install ${tool === "nginx" ? "nginx-light" : tool}`);
-}
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
 }
 
 async function waitFor(url: string): Promise<void> {

@@ -3,6 +3,7 @@
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./free-port.ts";
 
 const STARTS = Number(process.env.STARTS ?? 10);
 // A start that has not answered in this long is broken, not slow.
@@ -18,13 +19,6 @@ const binary = join(dir, "goosed");
 copyFileSync(join(root, "dist/goosed"), binary);
 Bun.spawnSync(["chmod", "+x", binary]);
 const sizeBytes = statSync(binary).size;
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port!;
-  server.stop(true);
-  return port;
-}
 
 async function timeOneStart(n: number): Promise<number> {
   const port = freePort();

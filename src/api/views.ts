@@ -1,7 +1,11 @@
 // The JSON shapes the API returns: timestamps as RFC 3339 strings, never internal columns like secret hashes.
 import type { AppEvent, AuditEntry, GroupRecord, JobRow, MachineRecord, ProfileRecord, RunRecord, TokenRecord } from "../core/index.ts";
 
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
 export const jobView = (job: JobRow) => ({
   id: job.id,

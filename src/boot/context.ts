@@ -1,6 +1,6 @@
 // The render context of an install: machine, profile, run, URLs and layered variables, in the names templates use.
 import type { Core, ProfileRow } from "../core/index.ts";
-import { layerVars, type RenderContext } from "../render/index.ts";
+import { installUrls, layerVars, type RenderContext } from "../render/index.ts";
 
 export interface InstallParts {
   machineId: number;
@@ -12,19 +12,6 @@ export interface InstallParts {
 
 export const artifactUrl = (applianceUrl: string, key: string) => `${applianceUrl}/boot/artifacts/${key.split("/").map(encodeURIComponent).join("/")}`;
 
-export function installUrls(applianceUrl: string, token: string): RenderContext["urls"] {
-  const render = (kind: string) => `${applianceUrl}/v1/render/${kind}?token=${token}`;
-  return {
-    kickstart: render("kickstart"),
-    preseed: render("preseed"),
-    autoinstall: render("autoinstall"),
-    unattend: render("unattend"),
-    cloud_init: `${applianceUrl}/cloud-init/${token}/`,
-    agent_linux: `${applianceUrl}/agents/linux`,
-    agent_windows: `${applianceUrl}/agents/windows`,
-    boot_script: `${applianceUrl}/boot/boot.ipxe`,
-  };
-}
 
 export function profileContext(applianceUrl: string, profile: ProfileRow): RenderContext["profile"] {
   return {

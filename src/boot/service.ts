@@ -3,12 +3,12 @@
 // Two stages keep the one-time boot token one-time while installers fetch many files: boot.ipxe (the hot path) hands
 // out a fresh boot token and chains install.ipxe with the MAC iPXE itself reports; install.ipxe spends the token and
 // answers with kernel, initrd and a command line that carries the run's installer token.
-import { type BootLookup, type Core, INSTALL_TEMPLATES, templateSource } from "../core/index.ts";
+import { type BootLookup, type Core, INSTALL_TEMPLATES, type ProfileRow, templateSource } from "../core/index.ts";
 import type { BootPolicy, InstallKind } from "../db/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { MAC_SPELLINGS, parseMac } from "../lib/mac.ts";
-import { type RenderContext, renderTemplate, type TemplateName } from "../render/index.ts";
-import { installContext, installUrls, renderContext } from "./context.ts";
+import { installUrls, type RenderContext, renderTemplate, type TemplateName } from "../render/index.ts";
+import { installContext, renderContext } from "./context.ts";
 
 export interface BootRequest {
   /** The `mac` query parameter as iPXE sent it. */
@@ -72,8 +72,7 @@ export class BootService {
       token: redeemed.installerToken,
       applianceUrl,
     });
-    context.cmdline = renderTemplate(`${profile.name}/cmdline`, templateSource(profile, "cmdline"), context).trim();
-    return renderTemplate(`${profile.name}/ipxe-install`, templateSource(profile, "ipxe-install"), context);
+    return renderProfileTemplate(profile, "ipxe-install", context);
   }
 
   /** An install document for the installer holding `token`; the run moves to `installing` the first time. */
@@ -89,7 +88,7 @@ export class BootService {
         detail: `profile ${profile.name} installs with ${profile.installKind}; it has no ${document}`,
       });
     }
-    return renderTemplate(`${profile.name}/${name}`, templateSource(profile, name), context);
+    return renderProfileTemplate(profile, name, context);
   }
 
   /** What a machine would be served by a profile, for an operator debugging a template; issues no token, changes nothing. */
@@ -97,8 +96,7 @@ export class BootService {
     const profile = this.core.profiles.row(profileRef);
     const machineId = this.core.machines.resolveId(machineRef);
     const context = renderContext(this.core, this.settings.globalVars, { machineId, profile, run: { id: 0, vars: {} }, token: PREVIEW_TOKEN, applianceUrl });
-    context.cmdline = renderTemplate(`${profile.name}/cmdline`, templateSource(profile, "cmdline"), context).trim();
-    return renderTemplate(`${profile.name}/${name}`, templateSource(profile, name), context);
+    return renderProfileTemplate(profile, name, context);
   }
 
   /** The operator chose a profile at the console: start its run, then boot as any run would. */
@@ -163,6 +161,12 @@ export class BootService {
       vars: this.settings.globalVars,
     };
   }
+}
+
+/** One of a profile's templates; the kernel command line is rendered first, because the iPXE script carries it. */
+function renderProfileTemplate(profile: ProfileRow, name: TemplateName, context: RenderContext): string {
+  context.cmdline = renderTemplate(`${profile.name}/cmdline`, templateSource(profile, "cmdline"), context).trim();
+  return renderTemplate(`${profile.name}/${name}`, templateSource(profile, name), context);
 }
 
 /** Stage one: tiny, fixed, and rendered without a template engine because every PXE boot in a storm fetches it. */

@@ -17,4 +17,5 @@ export { defaultTemplate } from "./defaults.ts";
 export { checkTemplates, renderTemplate } from "./engine.ts";
 export { basename, ipxeSafe, oneLine, powershellQuote, shellQuote } from "./filters.ts";
 export { type ContextOverrides, sampleContext } from "./sample.ts";
+export { installUrls } from "./urls.ts";
 export { GLOBAL_DEFAULT_VARS, layerVars } from "./vars.ts";

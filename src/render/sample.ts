@@ -1,7 +1,8 @@
 // Realistic sample contexts: a profile's templates are rendered with one before the profile is saved.
-import type { OsFamily, RenderContext, RenderProfile, RenderUrls } from "./context.ts";
+import type { OsFamily, RenderContext, RenderProfile } from "./context.ts";
 import { defaultTemplate } from "./defaults.ts";
 import { renderTemplate } from "./engine.ts";
+import { installUrls } from "./urls.ts";
 import { GLOBAL_DEFAULT_VARS, layerVars } from "./vars.ts";
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -28,19 +29,6 @@ function sampleProfile(applianceUrl: string, family: OsFamily): RenderProfile {
   };
 }
 
-function sampleUrls(applianceUrl: string, token: string): RenderUrls {
-  const render = (kind: string) => `${applianceUrl}/v1/render/${kind}?token=${token}`;
-  return {
-    kickstart: render("kickstart"),
-    preseed: render("preseed"),
-    autoinstall: render("autoinstall"),
-    unattend: render("unattend"),
-    cloud_init: `${applianceUrl}/cloud-init/${token}/`,
-    agent_linux: `${applianceUrl}/agents/linux`,
-    agent_windows: `${applianceUrl}/agents/windows`,
-    boot_script: `${applianceUrl}/boot/boot.ipxe`,
-  };
-}
 
 /**
  * A context with realistic values for every name a template may read (cmdline, message and menu included), for the
@@ -66,7 +54,7 @@ export function sampleContext(overrides: ContextOverrides = {}): RenderContext {
     },
     profile: sampleProfile(applianceUrl, family),
     run: { id: 7 },
-    urls: sampleUrls(applianceUrl, token),
+    urls: installUrls(applianceUrl, token),
     vars: layerVars(GLOBAL_DEFAULT_VARS, {
       ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHf3t0bKq2r8nQe5m1Yc7p9LwzA4sD6gJ2hV8xUo0Kk ops@lab"],
       packages: ["tmux"],
