@@ -1,19 +1,11 @@
 // `goosed group list|show|add|remove`: roles that give their machines a default profile and variables.
 import type { CAC } from "cac";
+import type { groupView } from "../api/views.ts";
 import type { ApiClient } from "./client.ts";
-import { rawValue, varsOf } from "./machines.ts";
+import { rawValue, varsOf } from "./options.ts";
 import { printJson, printTable } from "./output.ts";
 
-interface GroupView {
-  id: number;
-  name: string;
-  description: string;
-  profile: string | null;
-  vars: Record<string, unknown>;
-  machines: number;
-  createdAt: string;
-  updatedAt: string;
-}
+type GroupView = ReturnType<typeof groupView>;
 
 type Options = Record<string, unknown>;
 

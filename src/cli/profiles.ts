@@ -4,26 +4,13 @@ import type { CAC } from "cac";
 import { parse as parseYaml } from "yaml";
 import { INSTALL_KINDS, OS_FAMILIES } from "../db/index.ts";
 import { TEMPLATE_NAMES } from "../render/index.ts";
+import type { profileView } from "../api/views.ts";
 import type { ApiClient } from "./client.ts";
-import { oneOf, rawValue, rawValues, readText, varsOf } from "./machines.ts";
+import { oneOf, rawValue, rawValues, readText, varsOf } from "./options.ts";
 import { printJson, printTable } from "./output.ts";
 import { CliError, UsageError } from "./usage.ts";
 
-interface ProfileView {
-  id: number;
-  name: string;
-  description: string;
-  osFamily: string;
-  kernel: string;
-  initrd: string[];
-  artifacts: Record<string, string>;
-  cmdline: string | null;
-  installTemplate: string;
-  templates: Record<string, string>;
-  vars: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
+type ProfileView = ReturnType<typeof profileView>;
 
 type Options = Record<string, unknown>;
 

@@ -1,25 +1,14 @@
 // `goosed run list|show|cancel`: install runs and the transitions that moved them.
 import type { CAC } from "cac";
 import { RUN_STATES } from "../db/index.ts";
+import type { runView } from "../api/views.ts";
 import type { ApiClient } from "./client.ts";
-import { machineName, oneOf, positiveInteger, rawValue, runLine } from "./machines.ts";
+import { machineName, runLine } from "./machines.ts";
+import { oneOf, positiveInteger, rawValue } from "./options.ts";
 import { age, printJson, printTable } from "./output.ts";
 import { UsageError } from "./usage.ts";
 
-export interface RunView {
-  id: number;
-  machine: { id: number; hostname: string | null };
-  profile: string;
-  state: string;
-  vars: Record<string, unknown>;
-  deadlineAt: string;
-  error: string | null;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  transitions: Array<{ at: string; from: string | null; to: string; source: string | null; reason: string }>;
-}
+export type RunView = ReturnType<typeof runView>;
 
 type Options = Record<string, unknown>;
 
