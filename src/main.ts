@@ -59,6 +59,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   });
   readiness.register("migrations", () => ({ ok: true, detail: `schema at ${store.migrations.current}` }));
   readiness.register("http", () => ({ ok: listening && !stopping, detail: stopping ? "shutting down" : `listening on ${config.http.host}:${port}` }));
+  readiness.register("boot tokens", () => core.tokenWriter.health());
   readiness.register("jobs", () => ({ ok: !stopping, detail: stopping ? "draining" : `${core.jobs.runningCount} running` }));
 
   const boot = new BootService(core, { discoveryPolicy: config.boot.discoveryPolicy, globalVars: config.vars });

@@ -75,6 +75,7 @@ export class TokenWriter {
   private closing: Promise<void> | null = null;
   private commits = 0;
   private written = 0;
+  private failure: Error | null = null;
 
   /** `onCommit` hears the events each committed batch recorded (runs that began booting). */
   constructor(
@@ -83,8 +84,19 @@ export class TokenWriter {
   ) {
     this.worker = new Worker(WORKER_ENTRY);
     this.ready = new Promise<void>((resolve, reject) => {
-      // A writer that cannot start must stop goosed at start, not hang every boot script later.
-      this.worker.onerror = (event) => reject(new Error(`the boot token writer failed: ${event.message}`));
+      // A writer that cannot start stops goosed at start; one that dies later fails every boot script waiting on it
+      // (and every later one) at once, instead of leaving them hanging.
+      this.worker.onerror = (event) => {
+        const error = new Error(`the boot token writer failed: ${event.message}`);
+        this.failure = error;
+        reject(error);
+        for (const batch of this.inFlight.values()) {
+          for (const w of batch.waiters) w.reject(error);
+          batch.settled();
+        }
+        this.inFlight.clear();
+        for (const w of this.waiters.splice(0)) w.reject(error);
+      };
       this.worker.onmessage = (event: MessageEvent<TokenWriterReply>) => {
         const reply = event.data;
         if (reply.type === "opened") return resolve();
@@ -117,11 +129,19 @@ export class TokenWriter {
     return { commits: this.commits, tokens: this.written };
   }
 
+  /** For /readyz: whether boot tokens can be issued. */
+  health(): { ok: boolean; detail: string } {
+    if (this.failure) return { ok: false, detail: this.failure.message };
+    if (this.closing) return { ok: false, detail: "closed" };
+    return { ok: true, detail: `${this.written} committed in ${this.commits} group commits` };
+  }
+
   /**
    * Queues a token, and when due the machine's last-seen time and its run's move to booting; resolves once all of it
    * has committed.
    */
   write(token: BootTokenRow, touch: MachineTouch | null, booting: RunBooting | null): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error("goosed is shutting down; boot tokens are no longer issued"));
     if (booting) this.bootings += `${booting.runId}\t${booting.at}\t${booting.source ?? ""}\t${booting.machineId}\t${booting.reason}\n`;
     this.tokens += `${token.id}\t${token.secret}\t${token.machineId}\t${token.runId}\t${token.mac}\t${token.createdAt}\t${token.expiresAt}\n`;

@@ -32,7 +32,7 @@ describe("health", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string }> };
     expect(body.status).toBe("ready");
-    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "jobs"]);
+    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs"]);
     expect(body.services.migrations).toEqual({ ok: true, detail: `schema at ${MIGRATIONS.at(-1)!.tag}` });
     expect(body.services.http).toEqual({ ok: true, detail: `listening on 127.0.0.1:${goosed.port}` });
   });
