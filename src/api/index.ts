@@ -19,6 +19,7 @@ import { runsRoutes } from "./runs.ts";
 import { EventStreams, eventsRoutes } from "./events.ts";
 import { jobsRoutes } from "./jobs.ts";
 import { internalError, malformedBody, problemOf, problemResponse, routeNotFound } from "./problem.ts";
+import { failureMessage, type ValueFailure } from "./query.ts";
 import { beginRequest, requestState } from "./request-state.ts";
 import { statusRoutes } from "./status.ts";
 import { systemRoutes } from "./system.ts";
@@ -45,20 +46,6 @@ const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 // them at info would drown the log. Runs and discoveries have their own events.
 const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", BOOT_SCRIPT_PATH]);
 
-interface FieldFailure {
-  path: string;
-  message: string;
-  summary?: string;
-  schema?: { anyOf?: Array<{ const?: unknown }> };
-}
-
-/** A field limited to a few words says which; TypeBox's own summary names only their type. */
-function fieldMessage(failure: FieldFailure): string {
-  const words = failure.schema?.anyOf?.map((s) => s.const);
-  if (words?.length && words.every((w) => typeof w === "string")) return `expected one of ${words.join(", ")}`;
-  return failure.summary ?? failure.message;
-}
-
 /** Elysia wraps errors from a parser or a derive; the AppError inside is the one that says what happened. */
 function appErrorOf(code: string | number, error: unknown, method: string, path: string): AppError | null {
   if (error instanceof AppError) return error;
@@ -67,13 +54,13 @@ function appErrorOf(code: string | number, error: unknown, method: string, path:
   if (code === "NOT_FOUND") return routeNotFound(method, path);
   if (code === "PARSE") return malformedBody((error as Error).message);
   if (code === "VALIDATION") {
-    const all = (error as { all?: FieldFailure[] }).all ?? [];
+    const all = (error as { all?: ValueFailure[] }).all ?? [];
     return new AppError({
       code: "validation-failed",
       status: 422,
       title: "Validation failed",
       detail: `${all.length} field(s) rejected; see errors`,
-      errors: all.map((e) => ({ path: e.path || "/", message: fieldMessage(e) })),
+      errors: all.map((e) => ({ path: e.path || "/", message: failureMessage(e) })),
     });
   }
   return null;

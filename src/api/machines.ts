@@ -1,12 +1,13 @@
 // /v1/machines: inventory CRUD, bulk import, and starting or cancelling a machine's install run.
 import { Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { Elysia, t } from "elysia";
 import type { Core, ImportRow, MachineInput } from "../core/index.ts";
 import { BOOT_POLICIES, MACHINE_STATES } from "../db/index.ts";
 import { type FieldError, invalid } from "../lib/errors.ts";
 import { parseCsv } from "../lib/csv.ts";
 import { actorOf } from "./auth.ts";
-import { oneOf, pageParams, parseQuery, queryDoc } from "./query.ts";
+import { failureMessage, oneOf, pageParams, parseQuery, queryDoc } from "./query.ts";
 import { machineView, runView } from "./views.ts";
 
 const Interface = t.Object({ mac: t.String({ minLength: 1 }), ip: t.Optional(t.Nullable(t.String())) }, { additionalProperties: false });
@@ -106,7 +107,12 @@ export const machinesRoutes = (core: Core) =>
             throw invalid("the JSON file does not parse; nothing was imported", [{ path: "/", message: (err as Error).message }]);
           }
           if (!Array.isArray(parsed)) throw invalid("the JSON file must hold an array of machines", [{ path: "/", message: "expected an array" }]);
-          rows = parsed.map((input, i) => ({ where: `item ${i}`, input: input as MachineInput }));
+          // Each item is checked as POST /v1/machines would check it; what does not fit is reported with the rest.
+          rows = parsed.map((input, i) => ({
+            where: `item ${i}`,
+            input: Value.Check(MachineBody, input) ? (input as MachineInput) : {},
+            problems: [...Value.Errors(MachineBody, input)].map((e) => ({ path: e.path || "/", message: failureMessage(e) })),
+          }));
         }
         const result = core.machines.import(rows, { dryRun: dryRun ?? false }, actorOf(ctx));
         if (!dryRun) ctx.set.status = 201;

@@ -9,6 +9,29 @@ import { invalid } from "../lib/errors.ts";
  */
 export const oneOf = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
+/** What schema validation reports about one field (TypeBox's ValueError, as Elysia passes it on). */
+export interface ValueFailure {
+  path: string;
+  message: string;
+  summary?: string;
+  schema?: TSchema;
+}
+
+/** The words a union of literals allows, with `null` when it is nullable; empty for any other schema. */
+function wordsOf(schema: TSchema | undefined): unknown[] {
+  if (!schema) return [];
+  if (schema.const !== undefined) return [schema.const];
+  if (schema.type === "null") return [null];
+  return ((schema.anyOf as TSchema[] | undefined) ?? []).flatMap(wordsOf);
+}
+
+/** A field limited to a few words says which; TypeBox's own summary names only their type. */
+export function failureMessage(failure: ValueFailure): string {
+  const words = wordsOf(failure.schema);
+  if (words.some((w) => typeof w === "string")) return `expected one of ${words.map((w) => (w === null ? "null" : String(w))).join(", ")}`;
+  return failure.summary ?? failure.message;
+}
+
 export const pageParams = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: "page size (default 50)" })),
   before: Type.Optional(Type.Integer({ minimum: 1, description: "the `next` value of the previous page" })),
@@ -22,7 +45,7 @@ export function parseQuery<T extends TObject>(schema: T, query: Record<string, s
     const property = schema.properties[key] as TSchema | undefined;
     value[key] = property?.type === "integer" && /^-?\d+$/.test(raw) ? Number(raw) : raw;
   }
-  const errors = [...Value.Errors(schema, value)].map((e) => ({ path: e.path, message: e.message }));
+  const errors = [...Value.Errors(schema, value)].map((e) => ({ path: e.path, message: failureMessage(e) }));
   if (errors.length > 0) throw invalid(`${errors.length} query parameter(s) rejected; see errors`, errors);
   return value as T["static"];
 }

@@ -166,13 +166,11 @@ export class ProfileService {
         errors.push({ path: `/templates/${name}`, message: `unknown template; expected one of ${TEMPLATE_NAMES.join(", ")}` });
       }
     }
-    if (errors.length === 0) {
-      const context = sampleContext({
-        vars: layerVars(this.globalVars, profile.vars),
-        profile: { name: profile.name, os_family: profile.osFamily },
-      });
-      errors.push(...checkTemplates(profileTemplates(profile).map((name) => ({ name, source: templateSource(profile, name) })), context));
-    }
+    const context = sampleContext({
+      vars: layerVars(this.globalVars, profile.vars),
+      profile: { name: profile.name, os_family: profile.osFamily },
+    });
+    errors.push(...checkTemplates(profileTemplates(profile).map((name) => ({ name, source: templateSource(profile, name) })), context));
     if (errors.length > 0) throw invalid(`profile ${profile.name} was not saved; see errors`, errors);
   }
 }
