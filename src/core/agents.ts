@@ -6,7 +6,8 @@ import type { Actor } from "./actor.ts";
 import { recordAudit } from "./audit.ts";
 import type { BootPath } from "./boot-path.ts";
 import type { AppEvent, EventBus } from "./events.ts";
-import { checkMachineToken, insertMachineToken, revokeAgentTokens } from "./machine-tokens.ts";
+import { checkMachineToken, insertMachineToken, type MachineTokenRow, revokeAgentTokens } from "./machine-tokens.ts";
+import { ACTIVE_RUN_STATES } from "./runs/step.ts";
 import type { RunService } from "./runs/service.ts";
 
 export interface AgentSettings {
@@ -62,21 +63,23 @@ export class AgentService {
   /** Stores a facts snapshot, audits what changed at the top level, and ends the machine's run when the agent says so. */
   facts(agentToken: string, report: FactsReport, source: string | null): { machineId: number; runState: RunState | null } {
     const at = this.now();
-    const { result, events } = this.authenticated(agentToken, source, "POST /v1/agents/facts", (tx, machineId) => {
+    const { result, events } = this.authenticated(agentToken, source, "POST /v1/agents/facts", (tx, { machineId, runId }) => {
       const previous = tx.select({ facts: machineFacts.facts }).from(machineFacts).where(eq(machineFacts.machineId, machineId)).orderBy(desc(machineFacts.id)).limit(1).get();
       tx.insert(machineFacts).values({ machineId, at, facts: report.facts }).run();
       const changes = diffTopLevel(previous?.facts ?? {}, report.facts);
       if (Object.keys(changes).length > 0) recordAudit(tx, this.actor(machineId, source), "machine.facts", `machine:${machineId}`, { changes }, at);
       this.touch(tx, machineId, source, at, true);
-      const active = tx.select({ id: runs.id, state: runs.state }).from(runs).where(eq(runs.machineId, machineId)).orderBy(desc(runs.id)).limit(1).get();
-      let runState: RunState | null = active?.state ?? null;
       const events: AppEvent[] = [this.deps.bus.record(tx, "machine.facts", `machine:${machineId}`, { keys: Object.keys(changes) })];
-      if (active && (report.postinstallDone || report.failed) && (active.state === "pending" || active.state === "booting" || active.state === "installing")) {
+      // An agent speaks for the install it enrolled into, never a later one: after a reinstall is started, the old
+      // system's agent must not be able to finish it.
+      const run = runId === null ? undefined : tx.select({ id: runs.id, state: runs.state }).from(runs).where(eq(runs.id, runId)).get();
+      if (run && (report.postinstallDone || report.failed) && ACTIVE_RUN_STATES.has(run.state)) {
         const event = report.failed ? { type: "agent-failed" as const, reason: report.failureReason || "no reason given" } : { type: "agent-done" as const };
-        const applied = this.deps.runs.apply(tx, active.id, event, source, at);
-        runState = applied.run.state;
-        events.push(...applied.events);
+        events.push(...this.deps.runs.apply(tx, run.id, event, source, at).events);
       }
+      // The agent hears how the machine's newest run stands, so an old system learns a reinstall is pending.
+      const newest = tx.select({ state: runs.state }).from(runs).where(eq(runs.machineId, machineId)).orderBy(desc(runs.id)).limit(1).get();
+      const runState: RunState | null = newest?.state ?? null;
       return { result: { machineId, runState }, events };
     });
     for (const event of events) this.deps.bus.deliver(event);
@@ -85,7 +88,7 @@ export class AgentService {
 
   heartbeat(agentToken: string, source: string | null): { machineId: number } {
     const at = this.now();
-    return this.authenticated(agentToken, source, "POST /v1/agents/heartbeat", (tx, machineId) => {
+    return this.authenticated(agentToken, source, "POST /v1/agents/heartbeat", (tx, { machineId }) => {
       this.touch(tx, machineId, source, at, false);
       return { machineId };
     });
@@ -94,20 +97,21 @@ export class AgentService {
   /** The new token is written before the old one is revoked, in one transaction: the agent is never left without one. */
   refresh(agentToken: string, source: string | null): { agentToken: string; machineId: number } {
     const at = this.now();
-    return this.authenticated(agentToken, source, "POST /v1/agents/token/refresh", (tx, machineId, tokenId) => {
-      tx.update(machineTokens).set({ revokedAt: at }).where(eq(machineTokens.id, tokenId)).run();
-      const next = insertMachineToken(tx, "agent", { machineId, runId: null, mac: null, expiresAt: null }, at);
-      recordAudit(tx, this.actor(machineId, source), "agent.token.refresh", `machine:${machineId}`, { replaced: tokenId }, at);
+    return this.authenticated(agentToken, source, "POST /v1/agents/token/refresh", (tx, { id, machineId, runId }) => {
+      tx.update(machineTokens).set({ revokedAt: at }).where(eq(machineTokens.id, id)).run();
+      // The new token speaks for the same install as the old one.
+      const next = insertMachineToken(tx, "agent", { machineId, runId, mac: null, expiresAt: null }, at);
+      recordAudit(tx, this.actor(machineId, source), "agent.token.refresh", `machine:${machineId}`, { replaced: id }, at);
       return { agentToken: next, machineId };
     });
   }
 
-  private authenticated<T>(agentToken: string, source: string | null, request: string, work: (tx: Tx, machineId: number, tokenId: string) => T): T {
+  private authenticated<T>(agentToken: string, source: string | null, request: string, work: (tx: Tx, token: MachineTokenRow) => T): T {
     const at = this.now();
     return this.deps.bootPath.refusalsAudited("agent", agentToken, source, request, () =>
       this.deps.db.transaction((tx) => {
         const row = checkMachineToken(tx, agentToken, { kind: "agent", at });
-        return work(tx, row.machineId, row.id);
+        return work(tx, row);
       }),
     );
   }

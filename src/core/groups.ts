@@ -62,6 +62,8 @@ export class GroupService {
     const at = this.now();
     return this.db.transaction((tx) => {
       const { id } = this.get(ref, tx);
+      const taken = input.name === undefined ? undefined : tx.select({ id: groups.id }).from(groups).where(eq(groups.name, input.name)).get();
+      if (taken && taken.id !== id) throw conflict("group-exists", `a group named ${input.name} exists; pick another name`);
       const fields = this.fields(tx, input);
       tx.update(groups).set({ ...fields, updatedAt: at }).where(eq(groups.id, id)).run();
       recordAudit(tx, actor, "group.update", `group:${id}`, { ...input }, at);

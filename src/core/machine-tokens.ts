@@ -46,6 +46,8 @@ export function mintMachineToken(kind: MachineTokenKind): MintedMachineToken {
   return { ...token, secretHash: hashSecret(token.secret).toString("hex") };
 }
 
+const withArticle = (word: string) => `${/^[aeiou]/.test(word) ? "an" : "a"} ${word}`;
+
 /** Why a token was refused; the status says whether the caller may try again with a fresh token (401) or not (403). */
 export class TokenRefused extends AppError {
   constructor(
@@ -79,7 +81,7 @@ export function checkMachineToken(db: Db | Tx, token: string, check: TokenCheck)
     throw new TokenRefused("unknown", 401, `unknown ${check.kind} token`);
   }
   if (prefix !== PREFIX[check.kind] || row.kind !== check.kind) {
-    throw new TokenRefused("wrong-kind", 401, `a ${row.kind} token cannot be used where a ${check.kind} token is needed`);
+    throw new TokenRefused("wrong-kind", 401, `${withArticle(row.kind)} token cannot be used where ${withArticle(check.kind)} token is needed`);
   }
   if (row.revokedAt !== null) throw new TokenRefused("revoked", 401, `this ${check.kind} token was replaced or revoked`);
   if (row.kind === "boot" && row.usedAt !== null) {

@@ -125,7 +125,8 @@ export class MachineService {
       .orderBy(desc(machines.id))
       .all();
     if (filter.label) {
-      const [key, value] = filter.label.split("=", 2) as [string, string | undefined];
+      const cut = filter.label.indexOf("=");
+      const [key, value] = cut < 0 ? [filter.label, undefined] : [filter.label.slice(0, cut), filter.label.slice(cut + 1)];
       ids = ids.filter((m) => (value === undefined ? key in m.labels : m.labels[key] === value));
     }
     const page = pageOf(ids.slice(0, filter.limit + 1), filter.limit);
@@ -194,26 +195,29 @@ export class MachineService {
   import(rows: ImportRow[], options: { dryRun: boolean }, actor: Actor): { created: number; machines: MachineRecord[] } {
     const at = this.now();
     const errors: FieldError[] = [];
-    const seenMacs = new Map<string, string>();
-    const seenHostnames = new Map<string, string>();
+    // What earlier rows claimed: a MAC, hostname or reserved IP may appear on one row only.
+    const claimed = new Map<string, string>();
     for (const row of rows) {
       const rowErrors: FieldError[] = [...(row.problems ?? [])];
       this.columns(this.db, row.input, rowErrors, "", null);
       this.checkInterfaces(this.db, row.input.interfaces ?? [], rowErrors, "", null);
-      for (const iface of row.input.interfaces ?? []) {
-        const mac = parseMac(iface.mac);
-        if (!mac) continue;
-        const first = seenMacs.get(mac);
-        if (first) rowErrors.push({ path: "/interfaces", message: `MAC ${mac} is also on ${first}` });
-        else seenMacs.set(mac, row.where);
+      const claims = [
+        ...(row.input.interfaces ?? []).flatMap((iface) => [
+          { path: "/interfaces", what: "MAC", value: parseMac(iface.mac) },
+          { path: "/interfaces", what: "IP", value: iface.ip ? parseIpv4(iface.ip) : null },
+        ]),
+        { path: "/hostname", what: "hostname", value: row.input.hostname?.toLowerCase() ?? null },
+      ];
+      for (const { path, what, value } of claims) {
+        if (!value) continue;
+        const first = claimed.get(`${what} ${value}`);
+        if (first) rowErrors.push({ path, message: `${what} ${value} is also on ${first}` });
+        else claimed.set(`${what} ${value}`, row.where);
       }
-      const hostname = row.input.hostname?.toLowerCase();
-      if (hostname) {
-        const first = seenHostnames.get(hostname);
-        if (first) rowErrors.push({ path: "/hostname", message: `hostname ${hostname} is also on ${first}` });
-        else seenHostnames.set(hostname, row.where);
+      for (const e of rowErrors) {
+        const field = e.path.replace(/^\//, "");
+        errors.push({ path: row.where, message: field ? `${field}: ${e.message}` : e.message });
       }
-      for (const e of rowErrors) errors.push({ path: row.where, message: `${e.path.replace(/^\//, "")}: ${e.message}` });
     }
     if (errors.length > 0) {
       const bad = new Set(errors.map((e) => e.path)).size;
@@ -313,6 +317,7 @@ export class MachineService {
   /** MACs parse and belong to no other machine; reserved IPs parse and are not reserved twice. */
   private checkInterfaces(db: Db | Tx, list: InterfaceInput[], errors: FieldError[], where: string, self: number | null): void {
     const macs = new Set<string>();
+    const ips = new Set<string>();
     list.forEach((iface, i) => {
       const mac = parseMac(iface.mac);
       const path = `${where}/interfaces/${i}`;
@@ -332,7 +337,9 @@ export class MachineService {
       if (iface.ip) {
         const ip = parseIpv4(iface.ip);
         if (!ip) errors.push({ path: `${path}/ip`, message: `${JSON.stringify(iface.ip)} is not an IPv4 address` });
+        else if (ips.has(ip)) errors.push({ path: `${path}/ip`, message: `${ip} is listed twice` });
         else {
+          ips.add(ip);
           const holder = db.select({ id: interfaces.machineId }).from(interfaces).where(eq(interfaces.ip, ip)).get();
           if (holder && holder.id !== self) errors.push({ path: `${path}/ip`, message: `${ip} is reserved for machine ${holder.id}` });
         }
