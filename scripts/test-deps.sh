@@ -9,6 +9,8 @@ declare -A PACKAGES=(
   [xmllint]=libxml2-utils
   [curl]=curl
   [shellcheck]=shellcheck
+  [python3]=python3
+  [dash]=dash
 )
 
 missing=()

@@ -11,4 +11,6 @@ export function requireTool(name: string, debianPackage = DEBIAN_PACKAGES[name] 
 const DEBIAN_PACKAGES: Record<string, string> = {
   promtool: "prometheus",
   sqlite3: "sqlite3",
+  "cloud-init": "cloud-init",
+  xmllint: "libxml2-utils",
 };
