@@ -94,8 +94,9 @@ export function createApi(deps: ApiDeps) {
     },
   );
 
-  // Bun routes listed in `serve` are matched before Elysia's router; only the boot script needs to be.
-  return new Elysia({ normalize: false, serve: { routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
+  // Bun routes listed in `serve` are matched before Elysia's router; only the boot script needs to be. Elysia asks
+  // for Bun's development mode unless NODE_ENV is production; an appliance is never that, and it costs a storm ~15%.
+  return new Elysia({ normalize: false, serve: { development: false, routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })
