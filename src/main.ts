@@ -7,6 +7,7 @@ import type { LoadedConfig } from "./config/index.ts";
 import { createCore, Readiness } from "./core/index.ts";
 import { openStore } from "./db/index.ts";
 import { settlesWithin } from "./lib/deadline.ts";
+import { AppError } from "./lib/errors.ts";
 import type { Logger } from "./lib/logger.ts";
 import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
 import { BlobStore, verifyBlobsJob } from "./objects/index.ts";
@@ -64,7 +65,20 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
 
   const boot = new BootService(core, { discoveryPolicy: config.boot.discoveryPolicy, globalVars: config.vars });
   const app = createApi({ core, boot, config, log, metrics, readiness, streams, version: VERSION, startedAt });
-  app.listen({ hostname: config.http.host, port: config.http.port });
+  try {
+    app.listen({ hostname: config.http.host, port: config.http.port });
+  } catch (err) {
+    // Nothing has started yet but the token writer's thread and the store: release both, or the process lingers.
+    await core.stop(0);
+    store.close();
+    throw new AppError({
+      code: "listen-failed",
+      status: 500,
+      title: "Cannot listen",
+      detail: `cannot listen on ${config.http.host}:${config.http.port} (${(err as Error).message}); stop what holds the port or pick another with --http-port`,
+      cause: err,
+    });
+  }
   const port = app.server!.port!;
   listening = true;
   core.start();

@@ -96,7 +96,9 @@ export function createApi(deps: ApiDeps) {
 
   // Bun routes listed in `serve` are matched before Elysia's router; only the boot script needs to be. Elysia asks
   // for Bun's development mode unless NODE_ENV is production; an appliance is never that, and it costs a storm ~15%.
-  return new Elysia({ normalize: false, serve: { development: false, routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
+  // It also shares the port (SO_REUSEPORT) by default: a second goosed on the same port must fail, not take half the
+  // connections.
+  return new Elysia({ normalize: false, serve: { development: false, reusePort: false, routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })

@@ -63,6 +63,19 @@ describe("crash safety", () => {
     expect((await api(running, "/v1/jobs")).status).toBe(200);
   });
 
+  test("a second goosed on a port in use says so and exits 1; the first keeps every connection", async () => {
+    await using dir = tempDir();
+    await using other = tempDir();
+    await using running = await startGoosed({ dataDir: dir.path });
+    const result = await runGoosed(["serve", "--data-dir", other.path, "--http-host", "127.0.0.1", "--http-port", String(running.port)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `goosed: cannot listen on 127.0.0.1:${running.port} (Failed to start server. Is port ${running.port} in use?); stop what holds the port or pick another with --http-port\n`,
+    );
+    // No port sharing: every request still reaches the one goosed that holds the port.
+    for (let i = 0; i < 20; i++) expect((await api(running, "/v1/jobs")).status).toBe(200);
+  });
+
   test("SIGKILL during a burst of writes leaves a database that passes integrity_check, with no half-written change", async () => {
     await using dir = tempDir();
     const goosed = await startGoosed({ dataDir: dir.path });
