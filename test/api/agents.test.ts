@@ -8,6 +8,7 @@ import { AgentService, SYSTEM_ACTOR } from "../../src/core/index.ts";
 import { insertMachineToken } from "../../src/core/machine-tokens.ts";
 import { openTestCore } from "../support/core.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
+import { json, problem, text } from "../support/http.ts";
 
 const AGENT_TOKEN = /^ga_[0-9a-f]{16}_[0-9a-f]{32}$/;
 const PROTOBUF = "application/x-protobuf";
@@ -24,28 +25,6 @@ afterAll(async () => {
   expect(await goosed.stop()).toBe(0);
   await dir[Symbol.asyncDispose]();
 });
-
-async function json<T = any>(response: Response | Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function problem(response: Response | Promise<Response>, status: number): Promise<any> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  expect(r.headers.get("content-type")).toBe("application/problem+json");
-  return JSON.parse(text);
-}
-
-async function text(url: string): Promise<string> {
-  const r = await fetch(url);
-  const body = await r.text();
-  if (r.status !== 200) throw new Error(`GET ${url}: expected 200, got ${r.status}: ${body}`);
-  return body;
-}
 
 /** A machine with a provisioned run, booted through boot.ipxe and install.ipxe: its run's installer token. */
 async function bootedMachine(hostname: string, mac: string) {

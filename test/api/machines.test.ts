@@ -2,6 +2,7 @@
 // scopes, the audit trail of every mutation, all-or-nothing CSV and JSON import, retire, PATCH and list filters.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
+import { json, problem } from "../support/http.ts";
 
 const MAC_SPELLINGS = "aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, aabb.ccdd.eeff or aabbccddeeff";
 
@@ -21,22 +22,6 @@ afterAll(async () => {
   expect(await goosed.stop()).toBe(0);
   await dir[Symbol.asyncDispose]();
 });
-
-async function json<T = any>(response: Response | Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-/** A problem response: checks status and media type, returns the body. */
-async function problem(response: Response | Promise<Response>, status: number): Promise<any> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  expect(r.headers.get("content-type")).toBe("application/problem+json");
-  return JSON.parse(text);
-}
 
 async function addMachine(body: Record<string, unknown>) {
   return json(api(goosed, "/v1/machines", { body }), 201);

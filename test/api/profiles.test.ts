@@ -2,6 +2,7 @@
 // saved (422 naming template, line and problem), artifact keys, PATCH, and /render with layered variables.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
+import { json, problem } from "../support/http.ts";
 
 const TEMPLATE_NAMES =
   "ipxe-install, ipxe-local, ipxe-menu, ipxe-message, cmdline, kickstart, preseed, autoinstall, cloud-init-user-data, cloud-init-meta-data, cloud-init-vendor-data, unattend";
@@ -17,21 +18,6 @@ afterAll(async () => {
   expect(await goosed.stop()).toBe(0);
   await dir[Symbol.asyncDispose]();
 });
-
-async function json<T = any>(response: Response | Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function problem(response: Response | Promise<Response>, status: number): Promise<any> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  expect(r.headers.get("content-type")).toBe("application/problem+json");
-  return JSON.parse(text);
-}
 
 const createProfile = (body: Record<string, unknown>) => api(goosed, "/v1/profiles", { body });
 

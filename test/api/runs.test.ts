@@ -6,6 +6,7 @@ import { type Actor, RunService, SYSTEM_ACTOR } from "../../src/core/index.ts";
 import { BootChanges } from "../../src/core/boot-changes.ts";
 import { openTestCore } from "../support/core.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
+import { json, problem, text } from "../support/http.ts";
 
 const dir = tempDir();
 let goosed: RunningGoosed;
@@ -26,28 +27,6 @@ afterAll(async () => {
   expect(await goosed.stop()).toBe(0);
   await dir[Symbol.asyncDispose]();
 });
-
-async function json<T = any>(response: Response | Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function problem(response: Response | Promise<Response>, status: number): Promise<any> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  expect(r.headers.get("content-type")).toBe("application/problem+json");
-  return JSON.parse(text);
-}
-
-async function text(url: string): Promise<string> {
-  const r = await fetch(url);
-  const body = await r.text();
-  if (r.status !== 200) throw new Error(`GET ${url}: expected 200, got ${r.status}: ${body}`);
-  return body;
-}
 
 const addMachine = (body: Record<string, unknown>) => json(api(goosed, "/v1/machines", { body }), 201);
 const provision = (ref: string, body: Record<string, unknown> = {}) => api(goosed, `/v1/machines/${ref}/provision`, { body });

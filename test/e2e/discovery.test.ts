@@ -1,16 +1,7 @@
 // Discovery policies over real HTTP: what a machine nobody added boots on its first PXE boot.
 import { describe, expect, test } from "bun:test";
 import { api, startGoosed, tempDir } from "../support/goosed.ts";
-
-async function text(url: string): Promise<string> {
-  const response = await fetch(url);
-  const body = await response.text();
-  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${body}`);
-  return body;
-}
-
-// Response bodies are read as the loose JSON the API documents; each test checks the fields it cares about.
-const json = async (response: Response | Promise<Response>): Promise<any> => (await response).json();
+import { json, text } from "../support/http.ts";
 
 async function addProfile(goosed: { url: string; token: string }, name: string, description: string) {
   const response = await api(goosed, "/v1/profiles", { body: { name, description, osFamily: "rhel", kernel: `${name}/vmlinuz` } });
@@ -35,9 +26,9 @@ describe("discovery policy", () => {
 
     const chosen = await text(choice!);
     expect(chosen).toBe(`#!ipxe\nchain --replace ${goosed.url}/boot/boot.ipxe?mac=\${mac}&arch=\${buildarch}\n`);
-    const machine = await json(api(goosed, `/v1/machines/${mac}`));
+    const machine = await json(api(goosed, `/v1/machines/${mac}`), 200);
     expect({ state: machine.state, run: machine.activeRun?.state }).toEqual({ state: "provisioning", run: "pending" });
-    const runs = await json(api(goosed, `/v1/runs?machine=${mac}`));
+    const runs = await json(api(goosed, `/v1/runs?machine=${mac}`), 200);
     expect(runs.items.map((r: { profile: string; createdBy: string }) => [r.profile, r.createdBy])).toEqual([["rocky9", "console"]]);
 
     const boot = await text(`${goosed.url}/boot/boot.ipxe?mac=${mac}&arch=x86_64`);
@@ -52,7 +43,7 @@ describe("discovery policy", () => {
     expect(await text(`${goosed.url}/boot/boot.ipxe?mac=${mac}`)).toMatch(/^exit$/m);
     const refused = await text(`${goosed.url}/boot/menu.ipxe?mac=${mac}&choice=rocky9`);
     expect(refused).toContain("boot policy is not menu");
-    const machine = await json(api(goosed, `/v1/machines/${mac}`));
+    const machine = await json(api(goosed, `/v1/machines/${mac}`), 200);
     expect({ state: machine.state, run: machine.activeRun }).toEqual({ state: "discovered", run: null });
   });
 
@@ -66,7 +57,7 @@ describe("discovery policy", () => {
     const mac = "52:54:00:00:03:03";
     const boot = await text(`${goosed.url}/boot/boot.ipxe?mac=${mac}&arch=x86_64`);
     expect(boot).toMatch(/\/boot\/install\.ipxe\?mac=\$\{mac\}&token=gb_/);
-    const runs = await json(api(goosed, `/v1/runs?machine=${mac}`));
+    const runs = await json(api(goosed, `/v1/runs?machine=${mac}`), 200);
     expect(runs.items.map((r: { profile: string; state: string; createdBy: string }) => [r.profile, r.state, r.createdBy])).toEqual([
       ["inventory", "booting", "discovery"],
     ]);
@@ -76,11 +67,11 @@ describe("discovery policy", () => {
     await using dir = tempDir();
     await using goosed = await startGoosed({ dataDir: dir.path });
     const mac = "52:54:00:00:03:04";
-    const created = await json(api(goosed, "/v1/machines", { body: { hostname: "old", interfaces: [{ mac }] } }));
+    const created = await json(api(goosed, "/v1/machines", { body: { hostname: "old", interfaces: [{ mac }] } }), 201);
     expect((await api(goosed, `/v1/machines/${created.id}/retire`, { body: {} })).status).toBe(200);
     // Retiring frees the MAC: the next boot enrolls a new, discovered machine in its place.
     expect(await text(`${goosed.url}/boot/boot.ipxe?mac=${mac}`)).toMatch(/^exit$/m);
-    const now = await json(api(goosed, `/v1/machines/${mac}`));
+    const now = await json(api(goosed, `/v1/machines/${mac}`), 200);
     expect(now.id).not.toBe(created.id);
     expect(now.state).toBe("discovered");
   });

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { api, REPO_ROOT, type RunningGoosed, startGoosed, type TempDir, tempDir } from "../support/goosed.ts";
 import { requireTool } from "../support/tools.ts";
+import { json, text } from "../support/http.ts";
 
 const AGENT = join(REPO_ROOT, "agents/linux/goosed-agent");
 
@@ -22,20 +23,6 @@ afterAll(async () => {
   await goosed?.stop();
   await dir?.[Symbol.asyncDispose]();
 });
-
-async function json<T = any>(response: Response | Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function text(url: string, status = 200): Promise<string> {
-  const r = await fetch(url);
-  const body = await r.text();
-  if (r.status !== status) throw new Error(`GET ${url}: expected ${status}, got ${r.status}: ${body}`);
-  return body;
-}
 
 async function addMachine(hostname: string, mac: string, profile: string) {
   return json(api(goosed, "/v1/machines", { body: { hostname, profile, interfaces: [{ mac }] } }), 201);
