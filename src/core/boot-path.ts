@@ -2,7 +2,7 @@
 // The boot script is the hot path of a boot storm: lookups are one prepared statement, writes go through group commit.
 import type { Database, Statement } from "bun:sqlite";
 import { eq } from "drizzle-orm";
-import { type BootPolicy, type Db, type MachineState, machines, machineTokens, type RunState, type Tx } from "../db/index.ts";
+import { type BootPolicy, type Db, type MachineState, machines, machineTokens, type RunState } from "../db/index.ts";
 import type { Actor } from "./actor.ts";
 import type { AppEvent, EventBus } from "./events.ts";
 import { auditRefusal, checkMachineToken, insertMachineToken, newMachineToken, TokenRefused } from "./machine-tokens.ts";
