@@ -45,7 +45,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     new Gauge("goosed_boot_tokens_written_total", "Boot tokens committed before their boot script was sent", () => [{ value: core.tokenWriter.stats.tokens }], "counter"),
   );
   metrics.register(
-    new Gauge("goosed_write_batch_commits_total", "Group commits of boot-path state changes (discoveries, runs booting)", () => [{ value: core.batch.stats.flushes }], "counter"),
+    new Gauge("goosed_write_batch_commits_total", "Group commits of machines enrolled on their first boot", () => [{ value: core.batch.stats.flushes }], "counter"),
   );
   metrics.register(new Gauge("goosed_event_streams", "Open Server-Sent Event streams", () => [{ value: streams.count }]));
   metrics.register(new Gauge("process_resident_memory_bytes", "Resident memory size in bytes", () => [{ value: process.memoryUsage().rss }]));

@@ -46,9 +46,8 @@ export interface BootPathDeps {
 const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export class BootPath {
-  // The hot path uses prepared statements directly: building a drizzle query per request costs more than running it.
+  // The hot path reads with a prepared statement: building a drizzle query per request costs more than running it.
   private readonly lookupStatement: Statement;
-  private readonly touchStatement: Statement;
   private readonly now: () => number;
   /** Unknown MACs being enrolled in the current batch: a second request for one waits for the first. */
   private readonly enrolling = new Map<string, Promise<BootLookup>>();
@@ -64,7 +63,6 @@ export class BootPath {
          LEFT JOIN runs r ON r.machine_id = m.id AND r.active = 1
         WHERE i.mac = ?`,
     );
-    this.touchStatement = deps.sqlite.prepare("UPDATE machines SET last_seen_at = ?, last_source = ? WHERE id = ?");
   }
 
   /** The machine and active run behind a MAC; served from memory until a machine or run changes. */
@@ -144,10 +142,7 @@ export class BootPath {
   touch(found: BootLookup, source: () => string | null): Promise<void> | null {
     const at = this.now();
     if (!this.isStale(found, at)) return null;
-    const touch = this.seen(found, source, at);
-    return this.deps.batch.write(() => {
-      this.touchStatement.run(touch.at, touch.source, touch.machineId);
-    });
+    return this.deps.tokens.write(null, this.seen(found, source, at), null);
   }
 
   /** Last-seen is not part of the boot decision: the cached lookup is updated in place instead of invalidated. */

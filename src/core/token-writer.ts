@@ -137,14 +137,14 @@ export class TokenWriter {
   }
 
   /**
-   * Queues a token, and when due the machine's last-seen time and its run's move to booting; resolves once all of it
-   * has committed.
+   * Queues a token, a machine's last-seen time and a run's move to booting (any of them); resolves once all of it has
+   * committed.
    */
-  write(token: BootTokenRow, touch: MachineTouch | null, booting: RunBooting | null): Promise<void> {
+  write(token: BootTokenRow | null, touch: MachineTouch | null, booting: RunBooting | null): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error("goosed is shutting down; boot tokens are no longer issued"));
     if (booting) this.bootings += `${booting.runId}\t${booting.at}\t${booting.source ?? ""}\t${booting.machineId}\t${booting.reason}\n`;
-    this.tokens += `${token.id}\t${token.secret}\t${token.machineId}\t${token.runId}\t${token.mac}\t${token.createdAt}\t${token.expiresAt}\n`;
+    if (token) this.tokens += `${token.id}\t${token.secret}\t${token.machineId}\t${token.runId}\t${token.mac}\t${token.createdAt}\t${token.expiresAt}\n`;
     if (touch) this.touches += `${touch.machineId}\t${touch.at}\t${touch.source ?? ""}\n`;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.scheduled) {
