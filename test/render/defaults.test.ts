@@ -122,7 +122,8 @@ describe("cloud-init: what `cloud-init schema` accepts", () => {
     ]);
     expect(doc.packages).toEqual(["curl", ...HOSTILE_VARS.packages]);
     expect(doc.ntp).toEqual({ enabled: true, servers: HOSTILE_VARS.ntp_servers });
-    expect(doc.runcmd.at(-1)).toBe(`/usr/local/sbin/${agentInstall(context)}`);
+    // runcmd runs on the booted system, so the agent's timer is started at once.
+    expect(doc.runcmd.at(-1)).toBe(`/usr/local/sbin/${agentInstall(context)} --start`);
   });
 
   test("user-data without a password hash locks root's password", () => {
@@ -150,16 +151,17 @@ describe("cloud-init: what `cloud-init schema` accepts", () => {
       const userData = render("cloud-init-user-data", "ubuntu", variant);
       const runcmd = (Bun.YAML.parse(userData.text) as { runcmd: string[] }).runcmd;
       const autoinstall = (Bun.YAML.parse(render("autoinstall", "ubuntu", variant).text) as { autoinstall: Record<string, string[]> }).autoinstall;
-      for (const [commands, where] of [
-        [runcmd, "installed"],
-        [autoinstall["late-commands"]!, "installer"],
+      // On the booted system (runcmd) the agent starts at once; in the installer it waits for the first boot.
+      for (const [commands, where, extra] of [
+        [runcmd, "installed", ["--start"]],
+        [autoinstall["late-commands"]!, "installer", []],
       ] as const) {
         const script = `set -e\n${commands.join("\n")}\n`;
         expectShellcheckClean(script);
         const run = runProvisioning(script, where);
         expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
         expect(run.fetched).toBe(`${userData.context.urls.agent_linux}/goosed-agent`);
-        expect(run.agentArgs).toEqual(expectedAgentArgs(userData.context));
+        expect(run.agentArgs).toEqual([...expectedAgentArgs(userData.context), ...extra]);
       }
     });
   }
