@@ -1,0 +1,79 @@
+// The compiled binary on its own: built as `npm run build` builds it, copied alone into an empty directory, and
+// driven through a boot. It proves what only the binary can get wrong: embedded migrations, templates and agent
+// files, and the token writer's thread, whose entry point lives at a different path inside the executable.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { copyFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import pkg from "../../package.json" with { type: "json" };
+import { MIGRATIONS } from "../../src/db/migrations/index.ts";
+import { api, REPO_ROOT, tempDir, type TempDir } from "../support/goosed.ts";
+import { json, text } from "../support/http.ts";
+
+let dir: TempDir;
+let proc: Subprocess<"ignore", "pipe", "pipe">;
+let goosed: { url: string; token: string };
+
+beforeAll(async () => {
+  dir = tempDir("goosed-binary-");
+  // The same command as package.json's "build", into the scratch directory instead of dist/.
+  const build = pkg.scripts.build.replace(/^bun /, "").replace("--outfile dist/goosed", `--outfile ${join(dir.path, "built")}`).split(" ");
+  const built = Bun.spawnSync(["bun", ...build], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
+  if (built.exitCode !== 0) throw new Error(`build failed: ${built.stderr.toString()}`);
+  const alone = join(dir.path, "empty");
+  Bun.spawnSync(["mkdir", alone]);
+  copyFileSync(join(dir.path, "built"), join(alone, "goosed"));
+  Bun.spawnSync(["chmod", "+x", join(alone, "goosed")]);
+
+  const dataDir = join(dir.path, "data");
+  proc = Bun.spawn([join(alone, "goosed"), "serve", "--data-dir", dataDir, "--http-host", "127.0.0.1", "--http-port", "0", "--log-format", "json"], {
+    cwd: alone,
+    env: { PATH: "/usr/bin:/bin", GOOSED_CONFIG: "/dev/null" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  // Read the log to its end (a closed pipe would fail goosed's last lines), resolving once it says it is ready.
+  const ready = Promise.withResolvers<string>();
+  void (async () => {
+    let buffer = "";
+    for await (const chunk of proc.stdout) {
+      buffer += new TextDecoder().decode(chunk);
+      const line = buffer.split("\n").find((l) => l.includes('"message":"goosed ready"'));
+      if (line) ready.resolve(line);
+    }
+    ready.reject(new Error(`the binary exited before it was ready: ${await new Response(proc.stderr).text()}`));
+  })();
+  const line = await ready.promise;
+  goosed = { url: (JSON.parse(line) as { url: string }).url, token: readFileSync(join(dataDir, "admin-token"), "utf8").trim() };
+});
+
+afterAll(async () => {
+  proc?.kill("SIGTERM");
+  expect(await proc?.exited).toBe(0);
+  await dir?.[Symbol.asyncDispose]();
+});
+
+test("the binary alone serves /readyz with its migrations applied and every service up", async () => {
+  const ready = await json(fetch(`${goosed.url}/readyz`), 200);
+  expect(ready.services.migrations.detail).toBe(`schema at ${MIGRATIONS.at(-1)!.tag}`);
+  expect(Object.values(ready.services).every((s) => (s as { ok: boolean }).ok)).toBe(true);
+});
+
+test("the binary alone boots a machine: token committed by the writer thread, embedded templates and agent", async () => {
+  await json(api(goosed, "/v1/profiles", { body: { name: "rocky9", osFamily: "rhel", kernel: "rocky9/vmlinuz", initrd: ["rocky9/initrd.img"] } }), 201);
+  await json(api(goosed, "/v1/machines", { body: { hostname: "bin01", profile: "rocky9", interfaces: [{ mac: "52:54:00:00:0b:01" }] } }), 201);
+  await json(api(goosed, "/v1/machines/bin01/provision", { body: {} }), 201);
+
+  const boot = await text(`${goosed.url}/boot/boot.ipxe?mac=52:54:00:00:0b:01`);
+  const bootToken = /token=(gb_[0-9a-f_]+)/.exec(boot)?.[1];
+  expect(bootToken).toBeString();
+  const install = await text(`${goosed.url}/boot/install.ipxe?mac=52:54:00:00:0b:01&token=${bootToken}`);
+  const installer = /inst\.ks=\S+token=(gi_[0-9a-f_]+)/.exec(install)?.[1];
+  expect(installer).toBeString();
+  const kickstart = await text(`${goosed.url}/v1/render/kickstart?token=${installer}`);
+  expect(kickstart).toContain(`${goosed.url}/agents/linux/goosed-agent`);
+  const agent = await text(`${goosed.url}/agents/linux/goosed-agent`);
+  expect(agent).toStartWith("#!/bin/sh\n");
+  expect(agent).toBe(readFileSync(join(REPO_ROOT, "agents/linux/goosed-agent"), "utf8"));
+});
