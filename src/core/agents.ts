@@ -8,6 +8,7 @@ import type { BootPath } from "./boot-path.ts";
 import type { AppEvent, EventBus } from "./events.ts";
 import { checkMachineToken, insertMachineToken, type MachineTokenRow, revokeAgentTokens } from "./machine-tokens.ts";
 import { ACTIVE_RUN_STATES } from "./runs/step.ts";
+import { LAST_SEEN_RESOLUTION_MS } from "./machines.ts";
 import type { RunService } from "./runs/service.ts";
 
 export interface AgentSettings {
@@ -31,8 +32,6 @@ export interface AgentServiceDeps {
   now?: () => number;
 }
 
-// Heartbeats every few minutes from thousands of machines must not each be a write.
-const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export class AgentService {
   private readonly now: () => number;

@@ -6,7 +6,7 @@ import { type BootPolicy, type Db, type MachineState, machines, machineTokens, t
 import type { Actor } from "./actor.ts";
 import type { AppEvent, EventBus } from "./events.ts";
 import { auditRefusal, checkMachineToken, insertMachineToken, newMachineToken, TokenRefused } from "./machine-tokens.ts";
-import type { MachineService } from "./machines.ts";
+import { LAST_SEEN_RESOLUTION_MS, type MachineService } from "./machines.ts";
 import type { RunService } from "./runs/service.ts";
 import type { BootChanges } from "./boot-changes.ts";
 import { stepRun } from "./runs/step.ts";
@@ -42,8 +42,6 @@ export interface BootPathDeps {
   now?: () => number;
 }
 
-// A machine that PXE-boots in a loop would otherwise write its last-seen time on every fetch.
-const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export class BootPath {
   // The hot path reads with a prepared statement: building a drizzle query per request costs more than running it.

@@ -5,20 +5,18 @@ import type { Logger } from "../lib/logger.ts";
 import type { Actor } from "./actor.ts";
 import { type AuditFilter, listAudit, recordAudit } from "./audit.ts";
 import { EventBus } from "./events.ts";
-import { JobQueue } from "./jobs/index.ts";
-import { TokenService } from "./tokens.ts";
 import { AgentService } from "./agents.ts";
 import { BootChanges } from "./boot-changes.ts";
 import { BootPath } from "./boot-path.ts";
 import { GroupService } from "./groups.ts";
+import { JobQueue } from "./jobs/index.ts";
+import { pruneBootTokens } from "./machine-tokens.ts";
 import { MachineService } from "./machines.ts";
 import { ProfileService } from "./profiles.ts";
-import { RUN_DEADLINE_JOB, RunService } from "./runs/service.ts";
-import { pruneBootTokens } from "./machine-tokens.ts";
+import { runDeadlineJob, RunService } from "./runs/service.ts";
 import { TokenWriter } from "./token-writer.ts";
+import { TokenService } from "./tokens.ts";
 import { WriteBatch } from "./write-batch.ts";
-import { defineJob } from "./jobs/index.ts";
-import { Type } from "@sinclair/typebox";
 
 export { JOB_STATES, type JobState } from "../db/index.ts";
 export { SYSTEM_ACTOR, type Actor } from "./actor.ts";
@@ -92,16 +90,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     discovery: { policy: config.boot.discoveryPolicy, profile: config.boot.discoveryProfile },
   });
   const agents = new AgentService({ db: store.db, bus, runs, bootPath, settings: config.agents });
-  jobs.register(
-    defineJob({
-      type: RUN_DEADLINE_JOB,
-      description: "Fails a run that has not finished by its deadline",
-      payload: Type.Object({ runId: Type.Integer({ minimum: 1 }) }),
-      concurrency: 1,
-      operatorStartable: false,
-      run: async ({ runId }) => ({ state: runs.expire(runId) }),
-    }),
-  );
+  jobs.register(runDeadlineJob(runs));
   let pruneTimer: Timer | null = null;
   const prune = () => {
     const removed = bus.prune(config.events);

@@ -73,6 +73,9 @@ export interface ImportRow {
   problems?: FieldError[];
 }
 
+/** Last-seen times are kept to the minute: a machine that boots in a loop, or an agent's heartbeat, is not a write each. */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 // RFC 1123 host names, optionally dotted; a DHCP option 12 and a kernel command line both accept these.
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const ARCH = /^[a-z0-9_-]{1,32}$/;

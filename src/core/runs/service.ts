@@ -1,11 +1,12 @@
 // Runs: start, cancel and inspect installs; apply run events in a transaction; fail runs whose deadline passed.
+import { Type } from "@sinclair/typebox";
 import { and, asc, desc, eq, lt, type SQL } from "drizzle-orm";
 import { type Db, groups, machines, profiles, type RunState, runs, runTransitions, type Tx } from "../../db/index.ts";
 import { AppError, conflict, invalid, notFound } from "../../lib/errors.ts";
 import type { Actor } from "../actor.ts";
 import { recordAudit } from "../audit.ts";
 import type { AppEvent, EventBus } from "../events.ts";
-import type { JobQueue } from "../jobs/index.ts";
+import { defineJob, type JobQueue } from "../jobs/index.ts";
 import type { MachineService } from "../machines.ts";
 import { type Page, pageOf } from "../page.ts";
 import type { BootChanges } from "../boot-changes.ts";
@@ -42,6 +43,17 @@ export interface ProvisionInput {
 }
 
 export const RUN_DEADLINE_JOB = "runs.deadline";
+
+/** The job each run schedules at its deadline; it fails the run if it is still going then. */
+export const runDeadlineJob = (runs: RunService) =>
+  defineJob({
+    type: RUN_DEADLINE_JOB,
+    description: "Fails a run that has not finished by its deadline",
+    payload: Type.Object({ runId: Type.Integer({ minimum: 1 }) }),
+    concurrency: 1,
+    operatorStartable: false,
+    run: async ({ runId }) => ({ state: runs.expire(runId) }),
+  });
 
 export interface RunServiceDeps {
   db: Db;
