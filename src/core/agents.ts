@@ -32,7 +32,6 @@ export interface AgentServiceDeps {
   now?: () => number;
 }
 
-
 export class AgentService {
   private readonly now: () => number;
 

@@ -42,7 +42,6 @@ export interface BootPathDeps {
   now?: () => number;
 }
 
-
 export class BootPath {
   // The hot path reads with a prepared statement: building a drizzle query per request costs more than running it.
   private readonly lookupStatement: Statement;
