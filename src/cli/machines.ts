@@ -27,6 +27,30 @@ export const runLine = (run: RunView): string => `run ${run.id} ${run.state}: ${
 
 const ref = (raw: string) => `/v1/machines/${encodeURIComponent(raw)}`;
 
+/**
+ * A machine as the command line describes it, for POST (add) and PATCH (set): only the options given are in it.
+ * An empty value ('') clears a field; `--mac`, `--label` and `--var` replace the whole list or map.
+ */
+function machineBody(cli: CAC, command: string) {
+  const macs = rawValues(cli, "mac");
+  const ips = rawValues(cli, "ip");
+  if (ips.length > macs.length) throw new UsageError(`${ips.length} --ip for ${macs.length} --mac; each --ip goes with the --mac in the same position`, command);
+  const labels = rawValues(cli, "label");
+  const cleared = (value: string | undefined) => (value === "" ? null : value);
+  const policy = rawValue(cli, "boot-policy", command);
+  return {
+    hostname: cleared(rawValue(cli, "hostname", command)),
+    serial: cleared(rawValue(cli, "serial", command)),
+    arch: cleared(rawValue(cli, "arch", command)),
+    group: cleared(rawValue(cli, "group", command)),
+    profile: cleared(rawValue(cli, "profile", command)),
+    bootPolicy: policy === "" ? null : oneOf(policy, BOOT_POLICIES, "boot-policy", command),
+    labels: labels.length ? Object.fromEntries(pairs(labels, "label", command)) : undefined,
+    vars: varsOf(cli, command),
+    interfaces: macs.length ? macs.map((mac, i) => ({ mac, ...(ips[i] ? { ip: ips[i] } : {}) })) : undefined,
+  };
+}
+
 function describe(m: MachineView): void {
   const rows: Array<[string, unknown]> = [
     ["id", m.id],
@@ -130,26 +154,32 @@ export function registerMachines(cli: CAC, client: (options: Options) => ApiClie
     .option("--var <key=value>", "a template variable, JSON when it parses; repeat for more")
     .option("--boot-policy <policy>", `what it boots when no run is active: ${BOOT_POLICIES.join(", ")}`)
     .action(async (options: Options) => {
-      const command = "machine add";
-      const macs = rawValues(cli, "mac");
-      const ips = rawValues(cli, "ip");
-      if (macs.length === 0) throw new UsageError("give at least one --mac", command);
-      if (ips.length > macs.length) throw new UsageError(`${ips.length} --ip for ${macs.length} --mac; each --ip goes with the --mac in the same position`, command);
-      const labels = pairs(rawValues(cli, "label"), "label", command);
-      const body = {
-        hostname: rawValue(cli, "hostname", command),
-        serial: rawValue(cli, "serial", command),
-        arch: rawValue(cli, "arch", command),
-        group: rawValue(cli, "group", command),
-        profile: rawValue(cli, "profile", command),
-        bootPolicy: oneOf(rawValue(cli, "boot-policy", command), BOOT_POLICIES, "boot-policy", command),
-        labels: labels.length ? Object.fromEntries(labels) : undefined,
-        vars: varsOf(cli, command),
-        interfaces: macs.map((mac, i) => ({ mac, ...(ips[i] ? { ip: ips[i] } : {}) })),
-      };
+      const body = machineBody(cli, "machine add");
+      if (!body.interfaces) throw new UsageError("give at least one --mac", "machine add");
       const machine = await client(options).request<MachineView>("POST", "/v1/machines", body);
       if (options.json) return printJson(machine);
       process.stdout.write(`machine ${machine.id} added: ${machine.hostname ?? "(no hostname)"} ${machine.interfaces.map((i) => i.mac).join(", ")}\n`);
+    });
+
+  cli
+    .command("machine set <ref>", "Change a machine: only what you give changes ('' clears a field)")
+    .option("--mac <mac>", "replace the interfaces with these MACs; repeat for each")
+    .option("--ip <ip>", "with --mac: reserve this IPv4 address for the --mac in the same position")
+    .option("--hostname <name>", "host name")
+    .option("--serial <serial>", "serial number")
+    .option("--arch <arch>", "architecture")
+    .option("--group <group>", "move it to this group ('' for none)")
+    .option("--profile <profile>", "install this profile ('' to fall back to its group's)")
+    .option("--label <key=value>", "replace the labels; repeat for more")
+    .option("--var <key=value>", "replace the template variables; repeat for more")
+    .option("--boot-policy <policy>", `what it boots when no run is active: ${BOOT_POLICIES.join(", ")}, or '' for the default`)
+    .example("goosed machine set node01 --profile rocky9 --group compute")
+    .action(async (raw: string, options: Options) => {
+      const body = machineBody(cli, "machine set");
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError("nothing to change; give at least one option", "machine set");
+      const machine = await client(options).request<MachineView>("PATCH", ref(raw), body);
+      if (options.json) return printJson(machine);
+      process.stdout.write(`machine ${machine.id} changed: ${machineName(machine)}\n`);
     });
 
   cli

@@ -160,6 +160,30 @@ describe("goosed machine", () => {
     expect(again.interfaces).toEqual([{ mac: "52:54:00:00:01:13", ip: null }]);
   });
 
+  test("set changes only what it is given; '' clears a field", async () => {
+    expect((await h.cli("group", "add", "edge")).code).toBe(0);
+    expect(await h.cli("machine", "set", "node01", "--group", "edge", "--serial", "SN-9")).toEqual({ stdout: "machine 1 changed: node01\n", stderr: "", code: 0 });
+    const changed = await h.json<Machine & { group: string | null; serial: string | null; bootPolicy: string | null; labels: Record<string, string> }>("machine", "show", "node01");
+    expect({ group: changed.group, serial: changed.serial, bootPolicy: changed.bootPolicy, labels: changed.labels, macs: changed.interfaces.length }).toEqual({
+      group: "edge",
+      serial: "SN-9",
+      bootPolicy: "menu",
+      labels: { rack: "r1", role: "web" },
+      macs: 2,
+    });
+    expect((await h.cli("machine", "set", "node01", "--group", "", "--boot-policy", "")).code).toBe(0);
+    const cleared = await h.json<{ group: string | null; bootPolicy: string | null; serial: string | null }>("machine", "show", "node01");
+    expect({ group: cleared.group, bootPolicy: cleared.bootPolicy, serial: cleared.serial }).toEqual({ group: null, bootPolicy: null, serial: "SN-9" });
+  });
+
+  test("set with nothing to change is a usage error", async () => {
+    expect(await h.cli("machine", "set", "node01")).toEqual({
+      stdout: "",
+      stderr: "goosed: nothing to change; give at least one option\nsee goosed machine set --help\n",
+      code: 2,
+    });
+  });
+
   test("an unknown machine: exit 1 with the API's detail", async () => {
     expect(await h.cli("machine", "show", "nosuch")).toEqual({ stdout: "", stderr: "goosed: no machine with id nosuch\n", code: 1 });
   });
