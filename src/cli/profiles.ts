@@ -51,12 +51,10 @@ function profileFile(path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** A profile from flags: `--template NAME=FILE` reads each file. */
+/** A profile from flags: `--template NAME=FILE` reads each file. Only the flags given are in it. */
 function profileFlags(cli: CAC, name: string | undefined, command: string): Record<string, unknown> {
-  if (!name) throw new UsageError("give the profile a name, or --file", command);
   const osFamily = oneOf(rawValue(cli, "os", command), OS_FAMILIES, "os", command);
   const kernel = rawValue(cli, "kernel", command);
-  if (!osFamily || !kernel) throw new UsageError("a profile needs --os and --kernel", command);
   const templates: Record<string, string> = {};
   for (const pair of rawValues(cli, "template")) {
     const at = pair.indexOf("=");
@@ -99,7 +97,7 @@ export function registerProfiles(cli: CAC, client: (options: Options) => ApiClie
     .option("--os <family>", `OS family: ${OS_FAMILIES.join(", ")}`)
     .option("--kernel <key>", "object-store key of the kernel, e.g. rocky9/vmlinuz")
     .option("--initrd <key>", "object-store key of an initrd; repeat for more, in load order")
-    .option("--install <kind>", `install template kind: ${INSTALL_KINDS.join(", ")} (default none)`)
+    .option("--install <kind>", `install template kind: ${INSTALL_KINDS.join(", ")} (default: the one for its OS family)`)
     .option("--cmdline <text>", "kernel command line template (default: the one for its OS)")
     .option("--template <name=file>", "use this file for template NAME (e.g. kickstart=ks.cfg); repeat for more")
     .option("--var <key=value>", "a template variable, JSON when it parses; repeat for more")
@@ -112,10 +110,36 @@ export function registerProfiles(cli: CAC, client: (options: Options) => ApiClie
         const mixed = PROFILE_FLAGS.filter((flag) => rawValues(cli, flag).length > 0);
         if (mixed.length) throw new UsageError(`--file holds the whole profile; drop ${mixed.map((f) => `--${f}`).join(", ")} or put ${mixed.length === 1 ? "it" : "them"} in the file`, command);
         body = { ...profileFile(file), ...(name ? { name } : {}) };
-      } else body = profileFlags(cli, name, command);
+      } else {
+        if (!name) throw new UsageError("give the profile a name, or --file", command);
+        body = profileFlags(cli, name, command);
+        if (!body.osFamily || !body.kernel) throw new UsageError("a profile needs --os and --kernel", command);
+      }
       const profile = await client(options).request<ProfileView>("POST", "/v1/profiles", body);
       if (options.json) return printJson(profile);
       process.stdout.write(`profile ${profile.name} added (${profile.osFamily}, install ${profile.installTemplate})\n`);
+    });
+
+  cli
+    .command("profile set <ref>", "Change a profile: only what you give changes; every template it uses must still render")
+    .option("--file <path>", "the fields to change as JSON or YAML (as in the API)")
+    .option("--os <family>", `OS family: ${OS_FAMILIES.join(", ")}`)
+    .option("--kernel <key>", "object-store key of the kernel")
+    .option("--initrd <key>", "replace the initrds; repeat for more, in load order")
+    .option("--install <kind>", `install template kind: ${INSTALL_KINDS.join(", ")}`)
+    .option("--cmdline <text>", "kernel command line template")
+    .option("--template <name=file>", "replace the profile's own templates with these files; repeat for more")
+    .option("--var <key=value>", "replace the variables; repeat for more")
+    .option("--description <text>", "what the profile is for")
+    .example("goosed profile set rocky9 --var repo_url=http://10.0.0.5/rocky9 --template kickstart=ks.cfg")
+    .action(async (raw: string, options: Options) => {
+      const command = "profile set";
+      const file = rawValue(cli, "file", command);
+      const body = file ? profileFile(file) : profileFlags(cli, undefined, command);
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError("nothing to change; give at least one option or --file", command);
+      const profile = await client(options).request<ProfileView>("PATCH", ref(raw), body);
+      if (options.json) return printJson(profile);
+      process.stdout.write(`profile ${profile.name} changed (${profile.osFamily}, install ${profile.installTemplate})\n`);
     });
 
   cli

@@ -75,6 +75,31 @@ describe("goosed profile", () => {
     ]);
   });
 
+  test("set changes only what it is given, and a template that would break is refused with the profile unchanged", async () => {
+    const before = await h.json<Record<string, unknown>>("profile", "show", "deb12");
+    expect(await h.cli("profile", "set", "deb12", "--var", "mirror_host=10.0.0.5")).toEqual({
+      stdout: "profile deb12 changed (debian, install preseed)\n",
+      stderr: "",
+      code: 0,
+    });
+    const after = await h.json<Record<string, unknown>>("profile", "show", "deb12");
+    expect(after).toEqual({ ...before, vars: { mirror_host: "10.0.0.5" }, updatedAt: expect.any(String) });
+
+    const broken = h.file("broken.preseed", "d-i foo string {{ vars.nope }}\n");
+    const refused = await h.cli("profile", "set", "deb12", "--template", `preseed=${broken}`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("preseed line 1");
+    expect(await h.json("profile", "show", "deb12")).toEqual(after);
+  });
+
+  test("set with nothing to change is a usage error", async () => {
+    expect(await h.cli("profile", "set", "deb12")).toEqual({
+      stdout: "",
+      stderr: "goosed: nothing to change; give at least one option or --file\nsee goosed profile set --help\n",
+      code: 2,
+    });
+  });
+
   test("list prints a table", async () => {
     const table = await h.cli("profile", "list");
     expect(lines(table.stdout)).toEqual([
