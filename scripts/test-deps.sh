@@ -11,11 +11,37 @@ declare -A PACKAGES=(
   [shellcheck]=shellcheck
   [python3]=python3
   [dash]=dash
+  [qemu-system-x86_64]=qemu-system-x86
+  [dnsmasq]=dnsmasq-base
+  [dhclient]=isc-dhcp-client
+  [dhcpcd]=dhcpcd5
+  [busybox]=busybox-static
+  [tftp]=tftp-hpa
+  [atftp]=atftp
+  [in.tftpd]=tftpd-hpa
+  [tcpdump]=tcpdump
+  [tshark]=tshark
+  [perfdhcp]=kea-admin
+  [kea-dhcp4]=kea-dhcp4-server
+  [ethtool]=ethtool
+  [ip]=iproute2
+)
+
+# file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
+# udhcpc client (Debian's udhcpc package conflicts with it) and the test initramfs needs a static binary.
+declare -A FILES=(
+  [/usr/lib/ipxe/ipxe.efi]=ipxe
+  [/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
+  [/usr/share/OVMF/OVMF_CODE.fd]=ovmf
+  [/boot/vmlinuz-*]=linux-image-amd64
 )
 
 missing=()
 for tool in "${!PACKAGES[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGES[$tool]}")
+done
+for pattern in "${!FILES[@]}"; do
+  compgen -G "$pattern" >/dev/null || missing+=("${FILES[$pattern]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -70,6 +70,9 @@ export function describeSetting(schema: TSchema): string {
   }
   if (schema.type === "string") return schema.minLength ? "a non-empty string" : "a string";
   if (schema.type === "object") return "a mapping (JSON on the command line or in the environment)";
+  if (schema.type === "array") {
+    return (schema.items as TSchema).type === "string" ? "a list (comma-separated on the command line or in the environment)" : "a list (JSON on the command line or in the environment)";
+  }
   return String(schema[Kind]);
 }
 
@@ -77,8 +80,11 @@ export function describeSetting(schema: TSchema): string {
 function coerce(schema: TSchema, raw: unknown): unknown {
   const text = String(raw);
   if (schema.type === "integer" && /^-?\d+$/.test(text.trim())) return Number(text.trim());
-  // A map setting (vars) given on the command line or in the environment is written as JSON.
-  if (schema.type === "object") {
+  if (schema.type === "array" && (schema.items as TSchema).type === "string" && !text.trim().startsWith("[")) {
+    return text.split(",").map((item) => item.trim()).filter((item) => item !== "");
+  }
+  // A map or list setting (vars, dhcp.relays) given on the command line or in the environment is written as JSON.
+  if (schema.type === "object" || schema.type === "array") {
     try {
       return JSON.parse(text);
     } catch {

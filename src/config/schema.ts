@@ -56,6 +56,48 @@ export const ConfigSchema = Type.Object(
       refreshAfterSeconds: Type.Integer({ minimum: 60, default: 86_400, description: "agents rotate their token this often" }),
       heartbeatSeconds: Type.Integer({ minimum: 10, default: 900, description: "how often agents check in" }),
     }),
+    dhcp: section({
+      // off: plugging goosed into a network never hands out addresses there until an operator says which one to serve.
+      mode: Type.Union([Type.Literal("off"), Type.Literal("full"), Type.Literal("proxy")], {
+        default: "off",
+        description: "off; full (addresses and boot information); proxy (boot information beside the lab's DHCP server)",
+      }),
+      interface: Type.String({ default: "", description: "network interface to serve, e.g. eth1; required unless mode is off" }),
+      range: Type.String({ default: "", description: "address pool on the interface's subnet, e.g. 10.0.0.100-10.0.0.199 (full mode)" }),
+      router: Type.String({ default: "", description: "default gateway handed out (option 3); empty: none" }),
+      dns: Type.Array(Type.String(), { default: [], description: "DNS servers handed out (option 6), comma-separated" }),
+      domain: Type.String({ default: "", description: "domain name handed out (option 15)" }),
+      ntp: Type.Array(Type.String(), { default: [], description: "NTP servers handed out (option 42), comma-separated" }),
+      // An hour: long enough that a boot storm's renewals stay light, short enough that a re-cabled lab recovers soon.
+      leaseSeconds: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 3600, description: "lease time (option 51)" }),
+      relays: Type.Array(
+        Type.Object(
+          {
+            network: Type.String({ description: "the relayed subnet, e.g. 10.0.1.0/24" }),
+            range: Type.String({ description: "pool in that subnet, e.g. 10.0.1.100-10.0.1.199" }),
+            router: Type.Optional(Type.String()),
+            dns: Type.Optional(Type.Array(Type.String())),
+            domain: Type.Optional(Type.String()),
+            ntp: Type.Optional(Type.Array(Type.String())),
+            leaseSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+          },
+          { additionalProperties: false },
+        ),
+        { default: [], description: "subnets reached through DHCP relays (giaddr), as JSON" },
+      ),
+      // ipxe.efi carries iPXE's own NIC drivers and boots most machines fastest; snponly.efi drives the NIC through the
+      // firmware, for the NICs iPXE has no driver for.
+      uefiLoader: Type.Union([Type.Literal("ipxe.efi"), Type.Literal("snponly.efi")], {
+        default: "ipxe.efi",
+        description: "loader for UEFI x64 PXE clients",
+      }),
+    }),
+    tftp: section({
+      // auto: TFTP runs whenever goosed answers DHCP, since that is when firmware will ask it for a loader.
+      mode: Type.Union([Type.Literal("auto"), Type.Literal("on"), Type.Literal("off")], { default: "auto", description: "auto: on when DHCP is not off" }),
+      host: Type.String({ minLength: 1, default: "0.0.0.0", description: "address the TFTP server listens on" }),
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 69, description: "TFTP port; firmware always asks on 69" }),
+    }),
     // The global layer of template variables (then group, profile, machine, run); see templates/README.md.
     vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "global template variables" }),
     // In-flight requests and jobs get this long after SIGTERM before they are cut off.
