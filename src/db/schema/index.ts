@@ -7,3 +7,4 @@ export * from "./profiles.ts";
 export * from "./machines.ts";
 export * from "./runs.ts";
 export * from "./machine-tokens.ts";
+export * from "./leases.ts";
