@@ -25,6 +25,7 @@ declare -A PACKAGES=(
   [kea-dhcp4]=kea-dhcp4-server
   [ethtool]=ethtool
   [ip]=iproute2
+  [nft]=nftables
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
