@@ -35,6 +35,14 @@ export interface StartOptions {
   dataDir: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Run inside this network namespace (`ip netns exec`); the test then reaches it at `reachAt`. */
+  netns?: string;
+  /** --http-host; 127.0.0.1 unless given. */
+  httpHost?: string;
+  /** --http-port; 0 (a free port) unless given. */
+  httpPort?: number;
+  /** The address the test process uses in `url`; httpHost unless given. */
+  reachAt?: string;
 }
 
 /** The environment of a goosed child: ours, minus GOOSED_* settings a developer may have exported. */
@@ -46,10 +54,16 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 
 /** Starts `goosed serve` on port 0 and resolves once it logged "goosed ready" (never by sleeping). */
 export async function startGoosed(options: StartOptions): Promise<RunningGoosed> {
-  const proc = Bun.spawn(
-    ["bun", MAIN, "serve", "--data-dir", options.dataDir, "--http-port", "0", "--http-host", "127.0.0.1", "--log-format", "json", ...(options.args ?? [])],
-    { env: childEnv(options.env), stdout: "pipe", stderr: "pipe", stdin: "ignore" },
-  );
+  const httpHost = options.httpHost ?? "127.0.0.1";
+  const serve = ["serve", "--data-dir", options.dataDir, "--http-port", String(options.httpPort ?? 0), "--http-host", httpHost, "--log-format", "json"];
+  // ip netns exec execs the command in place, so proc.pid is goosed's own and signals reach it.
+  const prefix = options.netns ? ["ip", "netns", "exec", options.netns] : [];
+  const proc = Bun.spawn([...prefix, "bun", MAIN, ...serve, ...(options.args ?? [])], {
+    env: childEnv(options.env),
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
   const logs: Array<Record<string, unknown>> = [];
   const ready = new Promise<number>((resolve, reject) => {
     void (async () => {
@@ -82,7 +96,7 @@ export async function startGoosed(options: StartOptions): Promise<RunningGoosed>
   };
   return {
     proc,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.reachAt ?? httpHost}:${port}`,
     port,
     dataDir: options.dataDir,
     token,
