@@ -69,7 +69,7 @@ export const ConfigSchema = Type.Object(
       domain: Type.String({ default: "", description: "domain name handed out (option 15)" }),
       ntp: Type.Array(Type.String(), { default: [], description: "NTP servers handed out (option 42), comma-separated" }),
       // An hour: long enough that a boot storm's renewals stay light, short enough that a re-cabled lab recovers soon.
-      leaseSeconds: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 3600, description: "lease time (option 51)" }),
+      leaseSeconds: Type.Integer({ minimum: 10, maximum: 31_536_000, default: 3600, description: "lease time (option 51)" }),
       relays: Type.Array(
         Type.Object(
           {
@@ -79,7 +79,7 @@ export const ConfigSchema = Type.Object(
             dns: Type.Optional(Type.Array(Type.String())),
             domain: Type.Optional(Type.String()),
             ntp: Type.Optional(Type.Array(Type.String())),
-            leaseSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+            leaseSeconds: Type.Optional(Type.Integer({ minimum: 10 })),
           },
           { additionalProperties: false },
         ),
