@@ -357,7 +357,8 @@ describe("dnsmasq in front of goosed", () => {
     async () => {
       await using bed = await Testbed.start("export-dnsmasq", () => ["--dhcp-mode", "off", "--tftp-mode", "on"]);
       const exported = await runGoosed(
-        ["dhcp", "export-dnsmasq", "--mode", "full", "--interface", bed.labIf, "--range", `${RANGE.first}-${RANGE.last}`],
+        // --server: goosed's address on the LAN (its TFTP server), not the address this process reaches its API at.
+        ["dhcp", "export-dnsmasq", "--mode", "full", "--interface", bed.labIf, "--range", `${RANGE.first}-${RANGE.last}`, "--server", GOOSED_IP],
         { GOOSED_API: bed.goosed.url, GOOSED_TOKEN: bed.goosed.token },
       );
       if (exported.code !== 0) throw new Error(`goosed dhcp export-dnsmasq exited ${exported.code}: ${exported.stderr}`);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { inNamespace } from "./netns.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "../..");
 export const MAIN = join(REPO_ROOT, "src/main.ts");
@@ -56,9 +57,8 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
 export async function startGoosed(options: StartOptions): Promise<RunningGoosed> {
   const httpHost = options.httpHost ?? "127.0.0.1";
   const serve = ["serve", "--data-dir", options.dataDir, "--http-port", String(options.httpPort ?? 0), "--http-host", httpHost, "--log-format", "json"];
-  // ip netns exec execs the command in place, so proc.pid is goosed's own and signals reach it.
-  const prefix = options.netns ? ["ip", "netns", "exec", options.netns] : [];
-  const proc = Bun.spawn([...prefix, "bun", MAIN, ...serve, ...(options.args ?? [])], {
+  const command = ["bun", MAIN, ...serve, ...(options.args ?? [])];
+  const proc = Bun.spawn(options.netns ? inNamespace(options.netns, command) : command, {
     env: childEnv(options.env),
     stdout: "pipe",
     stderr: "pipe",

@@ -22,6 +22,14 @@ export async function must(argv: string[]): Promise<string> {
   return result.stdout;
 }
 
+/**
+ * `argv` run inside namespace `ns`, killed if this test process dies first (a crashed runner must not leave QEMU or a
+ * server behind). setpriv and ip netns exec both exec in place, so the child's pid is the command's own.
+ */
+export function inNamespace(ns: string, argv: string[]): string[] {
+  return ["setpriv", "--pdeathsig", "KILL", "ip", "netns", "exec", ns, ...argv];
+}
+
 export type Spawned = Subprocess<"ignore" | "pipe", "pipe", "pipe">;
 
 export interface SpawnOptions {
@@ -44,7 +52,7 @@ export class Netns {
 
   /** A long-running process inside this namespace, stopped by its pid when the lab is disposed if still running. */
   spawn(argv: string[], options: SpawnOptions = {}): Spawned {
-    return this.lab.spawn(["ip", "netns", "exec", this.name, ...argv], options);
+    return this.lab.spawn(inNamespace(this.name, argv), options);
   }
 
   /** `ip -n <ns> ...` */
@@ -66,7 +74,24 @@ export interface VethEnd {
 // Linux interface names hold at most 15 bytes (IFNAMSIZ 16 with the NUL).
 const IFNAMSIZ = 15;
 const PREFIX = "gnb";
+// gnb-<role>-<pid>-<lab>: the pid says whether the run that made a namespace is still alive.
+const NAMESPACE = /^gnb-[a-z]+-(\d+)-\d+$/;
 let labsInProcess = 0;
+let swept = false;
+
+/**
+ * Removes the namespaces of test runs that died without tearing down (killed runner): their processes died with the
+ * runner, and removing the namespace removes every interface in it and the host ends of its veths.
+ */
+async function sweepStaleNamespaces(): Promise<void> {
+  if (swept) return;
+  swept = true;
+  for (const line of (await must(["ip", "netns", "list"])).split("\n")) {
+    const name = line.split(" ")[0] ?? "";
+    const pid = NAMESPACE.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !(await Bun.file(`/proc/${pid}/stat`).exists())) await command(["ip", "netns", "del", name]);
+  }
+}
 
 /**
  * A set of namespaces and links named after this process (so parallel runs never collide), torn down on dispose:
@@ -74,7 +99,8 @@ let labsInProcess = 0;
  */
 export class NetLab implements AsyncDisposable {
   /** Short and unique per lab: the pid and a counter, in base 36. */
-  readonly tag = `${process.pid.toString(36)}${(labsInProcess++).toString(36)}`;
+  private readonly index = labsInProcess++;
+  readonly tag = `${process.pid.toString(36)}${this.index.toString(36)}`;
   private readonly namespaces: Netns[] = [];
   private readonly hostLinks: string[] = [];
   private readonly processes = new Set<Spawned>();
@@ -83,6 +109,7 @@ export class NetLab implements AsyncDisposable {
   constructor() {
     requireTool("ip", "iproute2");
     requireTool("ethtool");
+    requireTool("setpriv", "util-linux");
   }
 
   /** An interface name unique to this lab: `<role><tag>`, at most 15 bytes. */
@@ -94,7 +121,9 @@ export class NetLab implements AsyncDisposable {
 
   /** A fresh namespace with its loopback up. */
   async namespace(role: string): Promise<Netns> {
-    const ns = new Netns(`${PREFIX}-${role}-${this.tag}`, this);
+    if (!/^[a-z]+$/.test(role)) throw new Error(`namespace role ${role} must be lowercase letters`);
+    await sweepStaleNamespaces();
+    const ns = new Netns(`${PREFIX}-${role}-${process.pid}-${this.index}`, this);
     await must(["ip", "netns", "add", ns.name]);
     this.namespaces.push(ns);
     await ns.ip("link", "set", "lo", "up");
