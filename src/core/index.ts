@@ -17,6 +17,8 @@ import { runDeadlineJob, RunService } from "./runs/service.ts";
 import { TokenWriter } from "./token-writer.ts";
 import { TokenService } from "./tokens.ts";
 import { WriteBatch } from "./write-batch.ts";
+import { LeaseService } from "./leases.ts";
+import { Reservations } from "./reservations.ts";
 
 export { JOB_STATES, type JobState } from "../db/index.ts";
 export { SYSTEM_ACTOR, type Actor } from "./actor.ts";
@@ -33,6 +35,8 @@ export { MachineService, type ImportRow, type MachineInput, type MachineRecord }
 export { INSTALL_TEMPLATES, ProfileService, profileTemplates, templateSource, type ProfileInput, type ProfileRecord, type ProfileRow } from "./profiles.ts";
 export { RunService, type ProvisionInput, type RunRecord } from "./runs/service.ts";
 export { WriteBatch } from "./write-batch.ts";
+export { LeaseService, type LeaseFilter, type LeaseRecord, type LeaseRow } from "./leases.ts";
+export { Reservations, type Reservation } from "./reservations.ts";
 export { ADMIN_TOKEN_FILE, grants, SCOPES, TokenService, type Scope, type TokenRecord } from "./tokens.ts";
 
 // Pruning is cheap (indexed deletes); hourly keeps the table near its bound without a job per minute.
@@ -51,6 +55,8 @@ export interface Core {
   runs: RunService;
   bootPath: BootPath;
   agents: AgentService;
+  leases: LeaseService;
+  reservations: Reservations;
   listAudit(filter: AuditFilter): ReturnType<typeof listAudit>;
   /** A security event: a valid token asked for more than its scopes allow. */
   recordDenied(actor: Actor, request: string, needed: string, held: readonly string[]): void;
@@ -111,6 +117,8 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     runs,
     bootPath,
     agents,
+    leases: new LeaseService(store, batch, bus),
+    reservations: new Reservations(store.db, bus),
     listAudit: (filter) => listAudit(store.db, filter),
     recordDenied: (actor, request, needed, held) =>
       recordAudit(store.db, actor, "auth.denied", request, { needed, held }, Date.now()),
