@@ -8,7 +8,7 @@ import { api, type RunningGoosed, runGoosed, startGoosed, type TempDir, tempDir 
 import { json } from "../support/http.ts";
 import { NetLab, type Netns, type Spawned } from "../support/netns.ts";
 import { requireTool } from "../support/tools.ts";
-import { CMDLINE_KEYS, CONSOLE_MARK, type Firmware, startVm, type TestImage, testImage, type Vm } from "../support/vm.ts";
+import { CMDLINE_KEYS, CONSOLE_MARK, type Firmware, LineLog, startVm, type TestImage, testImage, type Vm } from "../support/vm.ts";
 
 // The provisioning LAN, inside the test's namespaces only.
 const GOOSED_IP = "10.73.0.1";
@@ -48,59 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await dir?.[Symbol.asyncDispose]();
 });
-
-interface TimedLine {
-  atMs: number;
-  text: string;
-}
-
-/** A process's stderr (dnsmasq logs there with --log-facility=-) as timestamped lines. */
-class LogLines {
-  readonly lines: TimedLine[] = [];
-  private waiters: Array<() => void> = [];
-  private ended = false;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of stream) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          this.lines.push({ atMs: Date.now(), text: buffer.slice(0, newline) });
-          buffer = buffer.slice(newline + 1);
-        }
-        this.wake();
-      }
-      this.ended = true;
-      this.wake();
-    })();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  async waitFor(pattern: RegExp): Promise<TimedLine> {
-    for (;;) {
-      const found = this.lines.find((line) => pattern.test(line.text));
-      if (found) return found;
-      if (this.ended) throw new Error(`the process ended without printing ${pattern}:\n${this.text()}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  find(pattern: RegExp): TimedLine | undefined {
-    return this.lines.find((line) => pattern.test(line.text));
-  }
-
-  text(): string {
-    return this.lines.map((line) => line.text).join("\n");
-  }
-}
 
 /**
  * The test network: goosed alone in one namespace (its LAN veth at 10.73.0.1, and a /30 link from this process for
@@ -168,7 +115,7 @@ class Testbed implements AsyncDisposable {
   }
 
   /** dnsmasq in the lab namespace with `config`, resolved once it has bound its DHCP socket. */
-  async dnsmasq(config: string): Promise<LogLines> {
+  async dnsmasq(config: string): Promise<LineLog> {
     const file = join(this.workDir, "dnsmasq.conf");
     writeFileSync(file, config.endsWith("\n") ? config : `${config}\n`);
     const proc: Spawned = this.labNet.spawn([
@@ -182,7 +129,7 @@ class Testbed implements AsyncDisposable {
       // The lease file sits in a root-only temporary directory.
       "--user=root",
     ]);
-    const log = new LogLines(proc.stderr);
+    const log = new LineLog(proc.stderr);
     await log.waitFor(/DHCP, sockets bound exclusively|DHCP, IP range|proxy on subnet/);
     return log;
   }
@@ -205,17 +152,17 @@ interface Outcome {
 }
 
 /** Waits for the VM to power off, then reads the end state from goosed's API; a VM that did not finish fails with its console. */
-async function outcome(bed: Testbed, vm: Vm, dhcpLog?: LogLines): Promise<Outcome> {
+async function outcome(bed: Testbed, vm: Vm, dhcpLog?: LineLog): Promise<Outcome> {
   const exit = await vm.exited;
-  if (!vm.find(CONSOLE_MARK.done)) {
+  if (!vm.console.find(CONSOLE_MARK.done)) {
     const goosedTail = bed.goosed.logs
       .slice(-40)
       .map((entry) => JSON.stringify(entry))
       .join("\n");
     throw new Error(
       `the VM ${exit.timedOut ? `was killed after ${VM_TIMEOUT_MS} ms` : `exited ${exit.code}`} without "${CONSOLE_MARK.done}"\n` +
-        `console (${vm.consoleLog}):\n${vm.tail()}\n\ngoosed log:\n${goosedTail}` +
-        (dhcpLog ? `\n\ndnsmasq log:\n${dhcpLog.lines.slice(-40).map((l) => l.text).join("\n")}` : ""),
+        `console:\n${vm.console.tail()}\n\ngoosed log:\n${goosedTail}` +
+        (dhcpLog ? `\n\ndnsmasq log:\n${dhcpLog.tail(40)}` : ""),
     );
   }
   const { items } = await json(api(bed.goosed, `/v1/runs?machine=${HOSTNAME}`), 200);
@@ -245,13 +192,13 @@ function expectSucceeded(result: Outcome, bootMode: "bios" | "uefi") {
 /** The address the firmware's DHCP exchange gave the VM, and the boot file it was told to load, as its console shows them. */
 function firmwareLease(vm: Vm): { address: string | undefined; filename: string | undefined } {
   return {
-    address: /^net0: (\d+\.\d+\.\d+\.\d+)\//.exec(vm.find(/^net0: \d+\.\d+\.\d+\.\d+\//)?.text ?? "")?.[1],
-    filename: /^Filename: (\S+)/.exec(vm.find(/^Filename: /)?.text ?? "")?.[1],
+    address: /^net0: (\d+\.\d+\.\d+\.\d+)\//.exec(vm.console.find(/^net0: \d+\.\d+\.\d+\.\d+\//)?.text ?? "")?.[1],
+    filename: /^Filename: (\S+)/.exec(vm.console.find(/^Filename: /)?.text ?? "")?.[1],
   };
 }
 
 /** When the DHCP server acknowledged the VM's first request: dnsmasq's log line, else goosed's own log. */
-function firstAckMs(bed: Testbed, dhcpLog?: LogLines): number | undefined {
+function firstAckMs(bed: Testbed, dhcpLog?: LineLog): number | undefined {
   if (dhcpLog) return dhcpLog.find(new RegExp(`DHCPACK\\(\\S+\\) \\S+ ${MAC}`))?.atMs;
   const entry = bed.goosed.logs.find((e) => /\back\b/i.test(String(e.message ?? "")) && String(e.mac ?? "") === MAC);
   return entry ? Date.parse(String(entry.time)) : undefined;
@@ -262,7 +209,7 @@ function firstAckMs(bed: Testbed, dhcpLog?: LogLines): number | undefined {
  * (OVMF's own PXE only), iPXE configured (stock iPXE waits ~13 s for IPv6 first), the boot script served, the kernel
  * fetched, the kernel running, Linux's own lease, and the facts that ended the run.
  */
-function printTimings(name: string, bed: Testbed, vm: Vm, result: Outcome, dhcpLog?: LogLines) {
+function printTimings(name: string, bed: Testbed, vm: Vm, result: Outcome, dhcpLog?: LineLog) {
   const at = (ms: number | undefined) => (ms === undefined ? "-" : `${((ms - vm.startedAtMs) / 1000).toFixed(1)}s`);
   const transition = (to: string) => {
     const found = result.run.transitions.find((t) => t.to === to);
@@ -270,12 +217,12 @@ function printTimings(name: string, bed: Testbed, vm: Vm, result: Outcome, dhcpL
   };
   const marks = {
     "dhcp ack": firstAckMs(bed, dhcpLog),
-    loader: vm.find("NBP file downloaded successfully")?.atMs,
-    "ipxe configured": vm.find(/^Configuring \(net0 .*ok$/)?.atMs,
+    loader: vm.console.find("NBP file downloaded successfully")?.atMs,
+    "ipxe configured": vm.console.find(/^Configuring \(net0 .*ok$/)?.atMs,
     "boot script": transition("booting"),
-    kernel: vm.find(/\/boot\/artifacts\/netboot\/vmlinuz\.\.\. ok/)?.atMs,
-    "kernel up": vm.find(/Linux version|EFI stub:/)?.atMs,
-    "linux lease": vm.find(CONSOLE_MARK.lease)?.atMs,
+    kernel: vm.console.find(/\/boot\/artifacts\/netboot\/vmlinuz\.\.\. ok/)?.atMs,
+    "kernel up": vm.console.find(/Linux version|EFI stub:/)?.atMs,
+    "linux lease": vm.console.find(CONSOLE_MARK.lease)?.atMs,
     facts: transition("succeeded"),
   };
   console.log(`netboot timings ${name}: ${Object.entries(marks).map(([label, ms]) => `${label} ${at(ms)}`).join(", ")} (from VM start)`);
@@ -322,8 +269,8 @@ describe("real firmware boots through goosed's DHCP, TFTP and HTTP", () => {
       printTimings("uefi-pxe, goosed full DHCP + TFTP snponly.efi", bed, vm, result);
       expectSucceeded(result, "uefi");
       // OVMF's PXE client reports the loader it fetched; iPXE inside it then asks DHCP again, as iPXE.
-      expect(vm.find("NBP filename is")?.text.trim()).toBe("NBP filename is snponly.efi");
-      expect(vm.find("NBP file downloaded successfully")).toBeDefined();
+      expect(vm.console.find("NBP filename is")?.text.trim()).toBe("NBP filename is snponly.efi");
+      expect(vm.console.find("NBP file downloaded successfully")).toBeDefined();
       expect(firmwareLease(vm)).toEqual({ address: RESERVED_IP, filename: bootScriptUrl("x86_64") });
     },
     TEST_TIMEOUT_MS,

@@ -98,9 +98,9 @@ async function sweepStaleNamespaces(): Promise<void> {
  * processes first (a process inside keeps its namespace alive), then the namespaces with every interface in them.
  */
 export class NetLab implements AsyncDisposable {
-  /** Short and unique per lab: the pid and a counter, in base 36. */
   private readonly index = labsInProcess++;
-  readonly tag = `${process.pid.toString(36)}${this.index.toString(36)}`;
+  /** Short and unique per lab: the pid (fixed width, so no two pid-counter pairs read alike) and a counter, base 36. */
+  readonly tag = `${process.pid.toString(36).padStart(5, "0")}${this.index.toString(36)}`;
   private readonly namespaces: Netns[] = [];
   private readonly hostLinks: string[] = [];
   private readonly processes = new Set<Spawned>();

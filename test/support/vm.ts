@@ -264,76 +264,52 @@ export interface VmOptions {
   tap: string;
   mac: string;
   firmware: Firmware;
-  /** Where the VM's scratch files (OVMF variables, console log) go. */
+  /** Where the VM's scratch files (its OVMF variables) go. */
   workDir: string;
   /** The VM is killed after this long, whatever it is doing. */
   timeoutMs: number;
   memoryMiB?: number;
 }
 
-export interface ConsoleLine {
+export interface TimedLine {
   /** Date.now() when the line arrived. */
   atMs: number;
   text: string;
 }
 
-export interface VmExit {
-  code: number | null;
-  timedOut: boolean;
-}
-
-/** A running QEMU; dispose kills it. */
-export class Vm implements AsyncDisposable {
-  readonly lines: ConsoleLine[] = [];
-  readonly startedAtMs = Date.now();
-  readonly exited: Promise<VmExit>;
-  readonly consoleLog: string;
+/** A process's output as lines stamped on arrival, with waits for a line that never sleep. */
+export class LineLog {
+  readonly lines: TimedLine[] = [];
+  /** Resolves once the stream has ended. */
+  readonly ended: Promise<void>;
   private waiters: Array<() => void> = [];
-  private finished = false;
+  private done = false;
 
   constructor(
-    private readonly proc: Spawned,
-    options: VmOptions,
+    stream: ReadableStream<Uint8Array>,
+    private readonly startedAtMs = Date.now(),
+    clean: (raw: string) => string = (raw) => raw.trimEnd(),
   ) {
-    const consoleLog = join(options.workDir, `console-${options.firmware}.log`);
-    this.consoleLog = consoleLog;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      proc.kill("SIGKILL");
-    }, options.timeoutMs);
-    const consoleDone = this.pump(proc.stdout);
-    this.exited = (async () => {
-      const code = await proc.exited;
-      clearTimeout(timer);
-      await consoleDone;
-      const stderr = await new Response(proc.stderr).text();
-      if (stderr.trim()) this.lines.push({ atMs: Date.now(), text: `[qemu stderr] ${stderr.trim()}` });
-      writeFileSync(consoleLog, this.lines.map((l) => `${((l.atMs - this.startedAtMs) / 1000).toFixed(3)} ${l.text}`).join("\n"));
-      this.finished = true;
-      this.wake();
-      return { code, timedOut };
-    })();
-  }
-
-  private async pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    const add = (raw: string) => {
-      // Firmware draws with ANSI escapes and carriage returns; keep the text.
-      const text = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\x1b[()][A-Za-z0-9]/g, "").replace(/\r/g, "").trimEnd();
-      if (text) this.lines.push({ atMs: Date.now(), text });
-    };
-    for await (const chunk of stream) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        add(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
+    this.ended = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      const add = (raw: string) => {
+        const text = clean(raw);
+        if (text) this.lines.push({ atMs: Date.now(), text });
+      };
+      for await (const chunk of stream) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          add(buffer.slice(0, newline));
+          buffer = buffer.slice(newline + 1);
+        }
+        this.wake();
       }
+      add(buffer);
+      this.done = true;
       this.wake();
-    }
-    add(buffer);
+    })();
   }
 
   private wake(): void {
@@ -342,28 +318,68 @@ export class Vm implements AsyncDisposable {
     for (const wake of waiters) wake();
   }
 
-  /** The first console line matching `pattern`; rejects once the VM is gone without one. */
-  async waitFor(pattern: RegExp | string): Promise<ConsoleLine> {
-    const matches = (line: ConsoleLine) => (typeof pattern === "string" ? line.text.includes(pattern) : pattern.test(line.text));
+  /** The first line matching `pattern`, waiting for it; rejects once the stream ends without one. */
+  async waitFor(pattern: RegExp | string): Promise<TimedLine> {
     for (;;) {
-      const found = this.lines.find(matches);
+      const found = this.find(pattern);
       if (found) return found;
-      if (this.finished) throw new Error(`the VM ended without printing ${pattern}; console:\n${this.tail()}`);
+      if (this.done) throw new Error(`the output ended without ${pattern}:\n${this.tail()}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
-  /** The first line matching, or undefined. */
-  find(pattern: RegExp | string): ConsoleLine | undefined {
+  /** The first line matching so far, or undefined. */
+  find(pattern: RegExp | string): TimedLine | undefined {
     return this.lines.find((line) => (typeof pattern === "string" ? line.text.includes(pattern) : pattern.test(line.text)));
   }
 
-  /** The last console lines, for failure messages. */
-  tail(count = 60): string {
+  /** The last lines with their seconds since the start, for failure messages. */
+  tail(count = 80): string {
     return this.lines
       .slice(-count)
       .map((l) => `  ${((l.atMs - this.startedAtMs) / 1000).toFixed(1).padStart(6)}s ${l.text}`)
       .join("\n");
+  }
+}
+
+// Firmware draws its screens with ANSI escapes and carriage returns; the tests read the text.
+const cleanConsole = (raw: string) =>
+  raw
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+    .replace(/\x1b[()][A-Za-z0-9]/g, "")
+    .replace(/\r/g, "")
+    .trimEnd();
+
+export interface VmExit {
+  code: number | null;
+  timedOut: boolean;
+}
+
+/** A running QEMU: its serial console as timed lines; dispose kills it. */
+export class Vm implements AsyncDisposable {
+  readonly startedAtMs = Date.now();
+  readonly console: LineLog;
+  readonly exited: Promise<VmExit>;
+
+  constructor(
+    private readonly proc: Spawned,
+    options: VmOptions,
+  ) {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill("SIGKILL");
+    }, options.timeoutMs);
+    const serial = new LineLog(proc.stdout, this.startedAtMs, cleanConsole);
+    this.console = serial;
+    this.exited = (async () => {
+      const code = await proc.exited;
+      clearTimeout(timer);
+      await serial.ended;
+      const stderr = (await new Response(proc.stderr).text()).trim();
+      if (stderr) serial.lines.push({ atMs: Date.now(), text: `[qemu stderr] ${stderr}` });
+      return { code, timedOut };
+    })();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
