@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { api, type RunningGoosed, runGoosed, startGoosed, type TempDir, tempDir } from "../support/goosed.ts";
 import { json } from "../support/http.ts";
 import { NetLab, type Netns, type Spawned } from "../support/netns.ts";
+import { dataOf, SseReader } from "../support/sse.ts";
 import { requireTool } from "../support/tools.ts";
 import { CMDLINE_KEYS, CONSOLE_MARK, type Firmware, LineLog, startVm, type TestImage, testImage, type Vm } from "../support/vm.ts";
 
@@ -60,6 +61,8 @@ class Testbed implements AsyncDisposable {
   lan!: Netns;
   labNet!: Netns;
   goosed!: RunningGoosed;
+  /** goosed's lease and run events from the moment it was ready. */
+  events!: SseReader;
   workDir!: string;
   /** goosed's LAN interface and the lab DHCP server's, by name in their namespaces. */
   goosedIf!: string;
@@ -109,6 +112,7 @@ class Testbed implements AsyncDisposable {
         args: ["--boot-public-url", PUBLIC_URL, ...goosedArgs(this)],
       }),
     );
+    this.events = this.stack.use(await SseReader.open(`${this.goosed.url}/v1/events?types=lease,run`, { authorization: `Bearer ${this.goosed.token}` }));
     await json(api(this.goosed, "/v1/profiles", { body: PROFILE }), 201);
     await json(api(this.goosed, "/v1/machines", { body: { hostname: HOSTNAME, profile: PROFILE.name, interfaces: [{ mac: MAC, ip: RESERVED_IP }] } }), 201);
     await json(api(this.goosed, `/v1/machines/${HOSTNAME}/provision`, { body: {} }), 201);
@@ -197,11 +201,16 @@ function firmwareLease(vm: Vm): { address: string | undefined; filename: string 
   };
 }
 
-/** When the DHCP server acknowledged the VM's first request: dnsmasq's log line, else goosed's own log. */
+/** goosed's first lease.granted event for the VM: the address and when it was granted. */
+function leaseGranted(bed: Testbed): { ip: string; atMs: number } | undefined {
+  const frame = bed.events.frames.find((f) => f.event === "lease.granted" && dataOf(f).data?.mac === MAC);
+  return frame ? { ip: dataOf(frame).data.ip, atMs: Date.parse(dataOf(frame).at) } : undefined;
+}
+
+/** When the DHCP server acknowledged the VM's first request: dnsmasq's log line, else goosed's lease event. */
 function firstAckMs(bed: Testbed, dhcpLog?: LineLog): number | undefined {
   if (dhcpLog) return dhcpLog.find(new RegExp(`DHCPACK\\(\\S+\\) \\S+ ${MAC}`))?.atMs;
-  const entry = bed.goosed.logs.find((e) => /\back\b/i.test(String(e.message ?? "")) && String(e.mac ?? "") === MAC);
-  return entry ? Date.parse(String(entry.time)) : undefined;
+  return leaseGranted(bed)?.atMs;
 }
 
 /**
@@ -240,6 +249,7 @@ describe("real firmware boots through goosed's DHCP, TFTP and HTTP", () => {
       const result = await outcome(bed, vm);
       printTimings("bios-ipxe, goosed full DHCP", bed, vm, result);
       expectSucceeded(result, "bios");
+      expect(leaseGranted(bed)?.ip).toBe(RESERVED_IP);
       expect(firmwareLease(vm)).toEqual({ address: RESERVED_IP, filename: bootScriptUrl("i386") });
       expect(result.run.transitions[1]!.source).toBe(RESERVED_IP);
     },
@@ -254,6 +264,7 @@ describe("real firmware boots through goosed's DHCP, TFTP and HTTP", () => {
       const result = await outcome(bed, vm);
       printTimings("uefi-ipxe, goosed full DHCP", bed, vm, result);
       expectSucceeded(result, "uefi");
+      expect(leaseGranted(bed)?.ip).toBe(RESERVED_IP);
       expect(firmwareLease(vm)).toEqual({ address: RESERVED_IP, filename: bootScriptUrl("x86_64") });
       expect(result.run.transitions[1]!.source).toBe(RESERVED_IP);
     },
@@ -268,9 +279,11 @@ describe("real firmware boots through goosed's DHCP, TFTP and HTTP", () => {
       const result = await outcome(bed, vm);
       printTimings("uefi-pxe, goosed full DHCP + TFTP snponly.efi", bed, vm, result);
       expectSucceeded(result, "uefi");
+      expect(leaseGranted(bed)?.ip).toBe(RESERVED_IP);
       // OVMF's PXE client reports the loader it fetched; iPXE inside it then asks DHCP again, as iPXE.
       expect(vm.console.find("NBP filename is")?.text.trim()).toBe("NBP filename is snponly.efi");
       expect(vm.console.find("NBP file downloaded successfully")).toBeDefined();
+      expect(bed.goosed.logs.some((e) => e.message === "tftp transfer completed" && String(e.path).endsWith("snponly.efi"))).toBe(true);
       expect(firmwareLease(vm)).toEqual({ address: RESERVED_IP, filename: bootScriptUrl("x86_64") });
     },
     TEST_TIMEOUT_MS,
