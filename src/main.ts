@@ -10,6 +10,7 @@ import { settlesWithin } from "./lib/deadline.ts";
 import { AppError } from "./lib/errors.ts";
 import type { Logger } from "./lib/logger.ts";
 import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
+import { createNetworkBoot } from "./network-boot.ts";
 import { BlobStore, verifyBlobsJob } from "./objects/index.ts";
 
 export const VERSION: string = pkg.version;
@@ -64,13 +65,20 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   readiness.register("jobs", () => ({ ok: !stopping, detail: stopping ? "draining" : `${core.jobs.runningCount} running` }));
 
   const boot = new BootService(core, { discoveryPolicy: config.boot.discoveryPolicy, globalVars: config.vars });
-  const app = createApi({ core, boot, config, log, metrics, readiness, streams, version: VERSION, startedAt });
+  // Nothing has started yet but the token writer's thread and the store: release both on failure, or the process lingers.
+  const release = async () => {
+    await core.stop(0);
+    store.close();
+  };
+  const network = await createNetworkBoot({ config, core, log, metrics, readiness }).catch(async (err) => {
+    await release();
+    throw err;
+  });
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, loaders: network.loaders, version: VERSION, startedAt });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port });
   } catch (err) {
-    // Nothing has started yet but the token writer's thread and the store: release both, or the process lingers.
-    await core.stop(0);
-    store.close();
+    await release();
     throw new AppError({
       code: "listen-failed",
       status: 500,
@@ -81,6 +89,13 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   }
   const port = app.server!.port!;
   listening = true;
+  try {
+    await network.start(port);
+  } catch (err) {
+    await Promise.all([network.stop(), app.server!.stop(true)]);
+    await release();
+    throw err;
+  }
   core.start();
   const url = `http://${config.http.host === "0.0.0.0" ? "127.0.0.1" : config.http.host}:${port}`;
   log.info("goosed ready", { component: "main", version: VERSION, url, port, dataDir: store.dataDir, statusPage: `${url}/`, docs: `${url}/docs` });
@@ -96,6 +111,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
       const graceMs = config.shutdownGraceMs;
       log.info("shutting down", { component: "main", graceMs });
       streams.closeAll();
+      await network.stop();
       const server = app.server!;
       await Promise.all([settlesWithin(server.stop(false), graceMs).then(() => server.stop(true)), core.stop(graceMs)]);
       store.close();

@@ -12,10 +12,13 @@ import type { Logger } from "../lib/logger.ts";
 import { internalError, problemOf, problemResponse } from "./problem.ts";
 import { requestState } from "./request-state.ts";
 import { oneOf } from "./query.ts";
+import type { TftpFiles } from "../tftp/index.ts";
 
 export interface BootRouteDeps {
   boot: BootService;
   config: Readonly<Config>;
+  /** iPXE loaders by name (built in, or brought by a bundle), for UEFI HTTP boot. */
+  loaders?: TftpFiles;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -70,7 +73,7 @@ export function bootScriptRoute({ boot, config }: BootRouteDeps, observe: { log:
   };
 }
 
-export function bootRoutes({ boot, config }: BootRouteDeps) {
+export function bootRoutes({ boot, config, loaders }: BootRouteDeps) {
   const applianceUrl = (request: Request) => applianceUrlOf(config, new URL(request.url));
   const source = (request: Request) => requestState(request).source ?? null;
   const artifactsDir = join(config.dataDir, "artifacts");
@@ -123,6 +126,22 @@ export function bootRoutes({ boot, config }: BootRouteDeps) {
         return new Response(file, { headers: { "content-type": "application/octet-stream" } });
       },
       { detail: { summary: "Kernels, initrds and other boot artifacts (files under <data>/artifacts)", security: [] } },
+    )
+    .get(
+      "/boot/loaders/:name",
+      async ({ params }) => {
+        const opened = loaders ? await loaders.open(params.name) : null;
+        if (!opened?.ok) {
+          throw new AppError({
+            code: "loader-not-found",
+            status: 404,
+            title: "Loader not found",
+            detail: `no loader ${params.name}; goosed serves undionly.kpxe, ipxe.efi and snponly.efi, and others a bundle brings`,
+          });
+        }
+        return new Response(opened.file.bytes, { headers: { "content-type": "application/efi" } });
+      },
+      { detail: { summary: "iPXE loaders for UEFI HTTP boot (ipxe.efi, snponly.efi, ...)", security: [] } },
     )
     .get(
       "/v1/render/:kind",

@@ -24,6 +24,8 @@ import { beginRequest, requestState } from "./request-state.ts";
 import { statusRoutes } from "./status.ts";
 import { systemRoutes } from "./system.ts";
 import { tokensRoutes } from "./tokens.ts";
+import { leasesRoutes } from "./leases.ts";
+import type { TftpFiles } from "../tftp/index.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -36,6 +38,8 @@ export interface ApiDeps {
   metrics: MetricsRegistry;
   readiness: Readiness;
   streams: EventStreams;
+  /** iPXE loaders served over HTTP for UEFI HTTP boot. */
+  loaders?: TftpFiles;
   version: string;
   startedAt: number;
 }
@@ -147,7 +151,7 @@ export function createApi(deps: ApiDeps) {
       }),
     )
     .use(systemRoutes(deps))
-    .use(bootRoutes({ boot: deps.boot, config }))
+    .use(bootRoutes({ boot: deps.boot, config, loaders: deps.loaders }))
     .use(agentRoutes(core))
     .group("", (app) =>
       app
@@ -156,6 +160,7 @@ export function createApi(deps: ApiDeps) {
         .use(groupsRoutes(core))
         .use(profilesRoutes(core, deps.boot))
         .use(runsRoutes(core))
+        .use(leasesRoutes(core, config))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

@@ -3,6 +3,7 @@ import { cac } from "cac";
 import { loadConfig } from "../config/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { type ApiClient, connect } from "./client.ts";
+import { registerDhcp } from "./dhcp.ts";
 import { registerGroups } from "./groups.ts";
 import { registerJobs } from "./jobs.ts";
 import { registerMachines } from "./machines.ts";
@@ -17,7 +18,7 @@ export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp"]);
 
 /** cac matches a command by its first word; joining `token create` into one argument lets it match two. */
 function joinGroup(args: string[]): string[] {
@@ -53,6 +54,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerMachines(cli, client);
   registerProfiles(cli, client);
   registerRuns(cli, client);
+  registerDhcp(cli, client);
   registerGroups(cli, client);
   cli.help();
   cli.version(deps.version);
