@@ -50,10 +50,11 @@ export type TokenWriterReply =
   | { type: "committed"; seq: number; events: RecordedEvent[] }
   | { type: "failed"; seq: number; error: string };
 
-// The compiled binary keeps each entry point under /$bunfs/root/ by its path below src/ (package.json "build" lists
-// this worker as one); run from source, the worker file sits beside this one.
+// The compiled binary keeps each entry point under /$bunfs/root/ by its path below the entry points' common root, the
+// repository (package.json "build" lists this worker and the loaders in assets/ as entry points); run from source,
+// the worker file sits beside this one.
 const WORKER_ENTRY = import.meta.url.startsWith("file:///$bunfs/")
-  ? "./core/token-writer-worker.ts"
+  ? "./src/core/token-writer-worker.ts"
   : new URL("./token-writer-worker.ts", import.meta.url).href;
 
 interface Waiter {

@@ -9,16 +9,18 @@ import pkg from "../../package.json" with { type: "json" };
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { api, REPO_ROOT, tempDir, type TempDir } from "../support/goosed.ts";
 import { json, text } from "../support/http.ts";
+import { requireTool } from "../support/tools.ts";
 
 let dir: TempDir;
 let proc: Subprocess<"ignore", "pipe", "pipe">;
 let goosed: { url: string; token: string };
+let tftpPort = 0;
 
 beforeAll(async () => {
   dir = tempDir("goosed-binary-");
-  // The same command as package.json's "build", into the scratch directory instead of dist/.
-  const build = pkg.scripts.build.replace(/^bun /, "").replace("--outfile dist/goosed", `--outfile ${join(dir.path, "built")}`).split(" ");
-  const built = Bun.spawnSync(["bun", ...build], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
+  // Exactly package.json's "build" (fetch the loaders, then compile with them), into the scratch directory.
+  const build = pkg.scripts.build.replace("--outfile dist/goosed", `--outfile ${join(dir.path, "built")}`);
+  const built = Bun.spawnSync(["sh", "-c", build], { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" });
   if (built.exitCode !== 0) throw new Error(`build failed: ${built.stderr.toString()}`);
   const alone = join(dir.path, "empty");
   Bun.spawnSync(["mkdir", alone]);
@@ -26,7 +28,8 @@ beforeAll(async () => {
   Bun.spawnSync(["chmod", "+x", join(alone, "goosed")]);
 
   const dataDir = join(dir.path, "data");
-  proc = Bun.spawn([join(alone, "goosed"), "serve", "--data-dir", dataDir, "--http-host", "127.0.0.1", "--http-port", "0", "--log-format", "json"], {
+  const args = ["serve", "--data-dir", dataDir, "--http-host", "127.0.0.1", "--http-port", "0", "--log-format", "json", "--tftp-mode", "on", "--tftp-host", "127.0.0.1", "--tftp-port", "0"];
+  proc = Bun.spawn([join(alone, "goosed"), ...args], {
     cwd: alone,
     env: { PATH: "/usr/bin:/bin", GOOSED_CONFIG: "/dev/null" },
     stdout: "pipe",
@@ -41,6 +44,8 @@ beforeAll(async () => {
       buffer += new TextDecoder().decode(chunk);
       const line = buffer.split("\n").find((l) => l.includes('"message":"goosed ready"'));
       if (line) ready.resolve(line);
+      const tftp = buffer.split("\n").find((l) => l.includes('"message":"tftp listening"'));
+      if (tftp) tftpPort = (JSON.parse(tftp) as { port: number }).port;
     }
     ready.reject(new Error(`the binary exited before it was ready: ${await new Response(proc.stderr).text()}`));
   })();
@@ -76,4 +81,18 @@ test("the binary alone boots a machine: token committed by the writer thread, em
   const agent = await text(`${goosed.url}/agents/linux/goosed-agent`);
   expect(agent).toStartWith("#!/bin/sh\n");
   expect(agent).toBe(readFileSync(join(REPO_ROOT, "agents/linux/goosed-agent"), "utf8"));
+});
+
+test("the binary alone serves the iPXE loaders it embedded, over HTTP and over TFTP", async () => {
+  const tftp = requireTool("tftp", "tftp-hpa");
+  for (const name of ["undionly.kpxe", "ipxe.efi", "snponly.efi"]) {
+    const expected = readFileSync(join(REPO_ROOT, "assets/loaders", name));
+    const overHttp = await fetch(`${goosed.url}/boot/loaders/${name}`);
+    expect(overHttp.status).toBe(200);
+    expect(Buffer.from(await overHttp.arrayBuffer()).equals(expected)).toBe(true);
+    const target = join(dir.path, `tftp-${name}`);
+    const fetched = Bun.spawnSync([tftp, "127.0.0.1", String(tftpPort), "-m", "binary", "-c", "get", name, target], { stdout: "pipe", stderr: "pipe" });
+    expect(fetched.exitCode).toBe(0);
+    expect(readFileSync(target).equals(expected)).toBe(true);
+  }
 });
