@@ -1,11 +1,12 @@
-// Reserved addresses: a machine interface's `ip`, for the DHCP server. Read once into memory and re-read after any
-// machine change (created, updated, imported, retired), so the per-packet lookup never touches SQLite.
-import { and, eq, isNotNull, ne } from "drizzle-orm";
+// What the DHCP server knows of a MAC: its machine's hostname and reserved address (the interface's `ip`). Read once
+// into memory and re-read after any machine change (created, updated, imported, retired), so the per-packet lookup
+// never touches SQLite.
+import { eq, ne } from "drizzle-orm";
 import { type Db, interfaces, machines } from "../db/index.ts";
 import type { EventBus } from "./events.ts";
 
 export interface Reservation {
-  ip: string;
+  ip: string | null;
   hostname: string | null;
 }
 
@@ -31,9 +32,9 @@ export class Reservations {
     return this.owners.get(ip) ?? null;
   }
 
-  /** Every reservation, for the dnsmasq export. */
-  all(): Array<Reservation & { mac: string }> {
-    return [...this.load()].map(([mac, r]) => ({ mac, ...r }));
+  /** Every reserved address, for the dnsmasq export. */
+  all(): Array<{ mac: string; ip: string; hostname: string | null }> {
+    return [...this.load()].flatMap(([mac, r]) => (r.ip ? [{ mac, ip: r.ip, hostname: r.hostname }] : []));
   }
 
   private load(): Map<string, Reservation> {
@@ -42,10 +43,10 @@ export class Reservations {
       .select({ mac: interfaces.mac, ip: interfaces.ip, hostname: machines.hostname })
       .from(interfaces)
       .innerJoin(machines, eq(machines.id, interfaces.machineId))
-      .where(and(isNotNull(interfaces.ip), ne(machines.state, "retired")))
+      .where(ne(machines.state, "retired"))
       .all();
-    this.byMacMap = new Map(rows.map((r) => [r.mac, { ip: r.ip!, hostname: r.hostname }]));
-    this.owners = new Map(rows.map((r) => [r.ip!, r.mac]));
+    this.byMacMap = new Map(rows.map((r) => [r.mac, { ip: r.ip, hostname: r.hostname }]));
+    this.owners = new Map(rows.flatMap((r) => (r.ip ? [[r.ip, r.mac] as const] : [])));
     return this.byMacMap;
   }
 }

@@ -25,12 +25,13 @@ export interface Subnet {
   leaseSeconds: number;
 }
 
+/** What goosed knows of a MAC: its machine's name, and the address reserved for it, if any. */
 export interface Reservation {
-  ip: string;
+  ip: string | null;
   hostname: string | null;
 }
 
-/** Addresses operators reserved for machines' interfaces (core fills this from the machines table). */
+/** Machines' interfaces and the addresses operators reserved for them (core fills this from the machines table). */
 export interface ReservationLookup {
   byMac(mac: string): Reservation | null;
   /** The MAC an address is reserved for, or null. */
@@ -45,7 +46,7 @@ export interface ClientRef {
 }
 
 export type Refusal = "wrong-network" | "address-taken" | "not-ours" | "reserved-elsewhere" | "unknown-client";
-export type Granted = { ok: true; lease: Lease; reservedHostname: string | null } | { ok: false; reason: Refusal };
+export type Granted = { ok: true; lease: Lease; hostname: string | null } | { ok: false; reason: Refusal };
 
 /** How long an offered address is held for the client before it may go to another (RFC 2131 4.3.1 leaves it open). */
 export const OFFER_HOLD_MS = 30_000;
@@ -144,7 +145,7 @@ export class LeasePool {
     };
     this.forgetOffer(client.mac);
     this.remember(lease);
-    return { ok: true, lease, reservedHostname: reservation?.hostname ?? null };
+    return { ok: true, lease, hostname: this.hostnameOf(client.mac) };
   }
 
   /** DHCPRELEASE: the address stays the client's first choice next time, but is free for others now. */
@@ -197,9 +198,14 @@ export class LeasePool {
     if (lease.state !== "declined") this.byMac.set(lease.mac, lease);
   }
 
-  private reservationIn(subnet: Subnet, mac: string): Reservation | null {
-    const reservation = this.reservations.byMac(mac);
-    return reservation && inNetwork(subnet.network, ipv4ToNumber(reservation.ip)) ? reservation : null;
+  /** The name of the machine a MAC belongs to, handed out as option 12. */
+  hostnameOf(mac: string): string | null {
+    return this.reservations.byMac(mac)?.hostname ?? null;
+  }
+
+  private reservationIn(subnet: Subnet, mac: string): { ip: string } | null {
+    const ip = this.reservations.byMac(mac)?.ip;
+    return ip && inNetwork(subnet.network, ipv4ToNumber(ip)) ? { ip } : null;
   }
 
   private choose(subnet: Subnet, mac: string, requested: string | null, nowMs: number): string | null {

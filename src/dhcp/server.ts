@@ -111,8 +111,7 @@ export class DhcpServer {
       case MessageType.Discover: {
         const ip = pool.offer(subnet, client, request.options.requestedIp ?? null, nowMs);
         if (ip === null) return this.exhausted(subnet, mac, nowMs);
-        const reservedName = pool.leaseOf(mac)?.hostname ?? null;
-        return this.answer(request, this.addressReply(request, MessageType.Offer, subnet, ip, reservedName));
+        return this.answer(request, this.addressReply(request, MessageType.Offer, subnet, ip, pool.hostnameOf(mac)));
       }
       case MessageType.Request: {
         const serverId = request.options.serverId;
@@ -131,7 +130,7 @@ export class DhcpServer {
         const fresh = !(before && before.ip === ip && before.state === "bound" && before.expiresAt > nowMs);
         const lease = granted.lease;
         void this.deps.leases.save(lease, fresh ? "granted" : "renewed").then(
-          () => this.answer(request, this.addressReply(request, MessageType.Ack, subnet, ip, granted.reservedHostname)),
+          () => this.answer(request, this.addressReply(request, MessageType.Ack, subnet, ip, granted.hostname)),
           (error) => this.deps.log.error("lease not saved; no ack sent", { component: "dhcp", mac, ip, error }),
         );
         return;

@@ -65,7 +65,7 @@ describe("LeaseService", () => {
     expect(t.core.leases.list({ limit: 2, after: first.next! }).items.map((l) => l.ip)).toEqual(["10.9.0.11", "10.9.0.100"]);
   });
 
-  test("reservations follow machines: added, changed and retired", async () => {
+  test("reservations and machine names follow machines: added, changed and retired", async () => {
     await using t = openTestCore();
     const { core } = t;
     const machine = core.machines.create({ hostname: "web-01", interfaces: [{ mac: "52:54:00:00:00:01", ip: "10.9.0.20" }] }, SYSTEM_ACTOR);
@@ -74,6 +74,9 @@ describe("LeaseService", () => {
     core.machines.update(String(machine.id), { interfaces: [{ mac: "52:54:00:00:00:01", ip: "10.9.0.21" }] }, SYSTEM_ACTOR);
     expect(core.reservations.byMac("52:54:00:00:00:01")?.ip).toBe("10.9.0.21");
     expect(core.reservations.ownerOf("10.9.0.20")).toBeNull();
+    core.machines.create({ hostname: "db-01", interfaces: [{ mac: "52:54:00:00:00:02" }] }, SYSTEM_ACTOR);
+    expect(core.reservations.byMac("52:54:00:00:00:02")).toEqual({ ip: null, hostname: "db-01" });
+    expect(core.reservations.all()).toEqual([{ mac: "52:54:00:00:00:01", ip: "10.9.0.21", hostname: "web-01" }]);
     core.machines.retire(String(machine.id), SYSTEM_ACTOR);
     expect(core.reservations.byMac("52:54:00:00:00:01")).toBeNull();
   });

@@ -64,7 +64,7 @@ describe("LeasePool", () => {
     expect(pool.offer(s, owner, "10.9.0.101", NOW)).toBe("10.9.0.100");
     expect(pool.request(s, owner, "10.9.0.101", NOW)).toEqual({ ok: false, reason: "reserved-elsewhere" });
     const granted = pool.request(s, owner, "10.9.0.100", NOW);
-    expect(granted.ok && granted.reservedHostname).toBe("host-07");
+    expect(granted.ok && granted.hostname).toBe("host-07");
   });
 
   test("a reservation outside the range is granted; an unreserved address outside it is not ours", () => {
@@ -102,7 +102,7 @@ describe("LeasePool", () => {
     const pool = new LeasePool([s], reservations(), []);
     const lease = bind(pool, s, client(1));
     const renewed = pool.request(s, client(1), lease.ip, NOW + 50_000);
-    expect(renewed).toEqual({ ok: true, lease: { ...lease, expiresAt: NOW + 150_000 }, reservedHostname: null });
+    expect(renewed).toEqual({ ok: true, lease: { ...lease, expiresAt: NOW + 150_000 }, hostname: null });
   });
 
   test("leases loaded at start are honoured", () => {

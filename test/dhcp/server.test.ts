@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { chooseBootFile } from "../../src/dhcp/boot-file.ts";
 import { decodeDhcp, type DhcpMessage, type DhcpOptions, encodeDhcp } from "../../src/dhcp/codec.ts";
 import { BOOTREQUEST, MessageType } from "../../src/dhcp/constants.ts";
-import { type Lease, LeasePool } from "../../src/dhcp/lease-pool.ts";
+import { type Lease, LeasePool, type Reservation } from "../../src/dhcp/lease-pool.ts";
 import { DhcpServer, type LeaseChange } from "../../src/dhcp/server.ts";
 import type { DhcpSettings, ServedSubnet } from "../../src/dhcp/settings.ts";
 import { ipv4ToNumber, networkOf } from "../../src/lib/ipv4.ts";
@@ -38,11 +38,13 @@ interface Sent {
   via: string;
 }
 
-function harness(mode: "full" | "proxy", options: { failSaves?: boolean } = {}) {
+function harness(mode: "full" | "proxy", options: { failSaves?: boolean; known?: Record<string, Reservation> } = {}) {
   const settings: DhcpSettings = { mode, device: "test0", serverIp: SERVER_IP, network: local.network, subnets: mode === "full" ? [local, relayed] : [] };
   const sent: Sent[] = [];
   const saved: Array<{ lease: Lease; change: LeaseChange }> = [];
-  const pool = mode === "full" ? new LeasePool(settings.subnets, { byMac: () => null, ownerOf: () => null }, []) : null;
+  const known = options.known ?? {};
+  const lookup = { byMac: (mac: string) => known[mac] ?? null, ownerOf: (ip: string) => Object.keys(known).find((mac) => known[mac]!.ip === ip) ?? null };
+  const pool = mode === "full" ? new LeasePool(settings.subnets, lookup, []) : null;
   const bootSettings = {
     scriptUrl: "http://10.9.0.1:8080/boot/boot.ipxe?mac=${mac}&arch=${buildarch}",
     loaderBaseUrl: "http://10.9.0.1:8080/boot/loaders",
@@ -150,6 +152,15 @@ describe("full mode", () => {
     server.handle(request(MessageType.Discover, { vendorClass: "HTTPClient:Arch:00016:UNDI:003001", clientArch: [16] }), FROM_CLIENT);
     expect(sent[1]!.message.file).toBe("http://10.9.0.1:8080/boot/loaders/ipxe.efi");
     expect(sent[1]!.message.options.vendorClass).toBe("HTTPClient");
+  });
+
+  test("a machine goosed knows gets its reserved address and its name (option 12) in the offer and the ack", async () => {
+    const { server, sent } = harness("full", { known: { [MAC_TEXT]: { ip: "10.9.0.20", hostname: "web-01" } } });
+    server.handle(request(MessageType.Discover), FROM_CLIENT);
+    expect([sent[0]!.message.yiaddr, sent[0]!.message.options.hostname]).toEqual(["10.9.0.20", "web-01"]);
+    server.handle(request(MessageType.Request, { serverId: SERVER_IP, requestedIp: "10.9.0.20" }), FROM_CLIENT);
+    await settle();
+    expect([sent[1]!.message.options.messageType, sent[1]!.message.yiaddr, sent[1]!.message.options.hostname]).toEqual([MessageType.Ack, "10.9.0.20", "web-01"]);
   });
 
   test("a plain client gets an address and no boot information", () => {
