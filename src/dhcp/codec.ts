@@ -1,0 +1,306 @@
+// DHCP messages (RFC 2131/2132) as bytes and back: the fixed BOOTP header, the options area, overload and long options.
+import { DHCP_MAGIC_COOKIE, DhcpOption, BROADCAST_FLAG, BOOTREPLY, BOOTREQUEST, HTYPE_ETHERNET, Overload } from "./constants.ts";
+import {
+  concat,
+  decodeField,
+  describeField,
+  encodeField,
+  FIELDS,
+  hex,
+  ipv4Bytes,
+  ipv4Text,
+  KEY_BY_CODE,
+  KNOWN_KEYS,
+  latin1,
+  latin1Bytes,
+  type DhcpOptions,
+  type KnownOptionKey,
+  type OptionValueReason,
+} from "./options.ts";
+
+export type { DhcpOptions } from "./options.ts";
+
+export interface DhcpMessage {
+  op: number;
+  htype: number;
+  hlen: number;
+  hops: number;
+  xid: number;
+  secs: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  /** 16 bytes as on the wire. */
+  chaddr: Uint8Array;
+  /** NUL-terminated text fields (empty when overloaded with options). */
+  sname: string;
+  file: string;
+  options: DhcpOptions;
+}
+
+export type DhcpDecodeReason =
+  | "too-short"
+  | "bad-op"
+  | "bad-hlen"
+  | "bad-magic-cookie"
+  | "option-truncated"
+  | "missing-end"
+  | "bad-overload"
+  | OptionValueReason;
+
+export type DecodeResult = { ok: true; value: DhcpMessage } | { ok: false; reason: DhcpDecodeReason; offset: number };
+
+/*
+ * RFC 2131 §2, figure 1 (byte offsets on the left):
+ *
+ *     0 | op (1) | htype (1) | hlen (1) | hops (1) |
+ *     4 |                 xid (4)                  |
+ *     8 |     secs (2)       |      flags (2)      |
+ *    12 |                ciaddr (4)                |
+ *    16 |                yiaddr (4)                |
+ *    20 |                siaddr (4)                |
+ *    24 |                giaddr (4)                |
+ *    28 |                chaddr (16)               |
+ *    44 |                sname (64)                |
+ *   108 |                file (128)                |
+ *   236 |   magic cookie 99.130.83.99 (4)          |
+ *   240 |   options: [code][len][value]... 255     |
+ */
+const SNAME_AT = 44;
+const SNAME_BYTES = 64;
+const FILE_AT = 108;
+const FILE_BYTES = 128;
+const COOKIE_AT = 236;
+const OPTIONS_AT = 240;
+const CHADDR_AT = 28;
+const CHADDR_BYTES = 16;
+/** RFC 951: a BOOTP message is at least 300 bytes (64-byte vendor area); some relays and PXE ROMs drop shorter ones. */
+const BOOTP_MIN_BYTES = 300;
+/** RFC 2131 §2: every client accepts a 576-byte IP datagram, i.e. 548 bytes of DHCP after IPv4 (20) and UDP (8) headers. */
+const MIN_MAX_MESSAGE_BYTES = 576;
+const IP_UDP_HEADER_BYTES = 28;
+/** RFC 3396 §7: an option longer than this is split into several instances of the same code. */
+const MAX_OPTION_CHUNK = 255;
+
+type Failure = { ok: false; reason: DhcpDecodeReason; offset: number };
+
+interface Instance {
+  code: number;
+  offset: number;
+  value: Uint8Array;
+}
+
+/**
+ * Walks one options area. The options field must end with end (255); an overloaded file or sname
+ * field may be filled to its last byte instead (RFC 2131 §4.1 only asks that they "end" with it).
+ */
+function readArea(bytes: Uint8Array, start: number, end: number, requireEnd: boolean, into: Instance[]): Failure | null {
+  for (let at = start; at < end; ) {
+    const code = bytes[at]!;
+    if (code === DhcpOption.Pad) {
+      at += 1;
+      continue;
+    }
+    if (code === DhcpOption.End) return null;
+    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return { ok: false, reason: "option-truncated", offset: at };
+    into.push({ code, offset: at, value: bytes.subarray(at + 2, at + 2 + bytes[at + 1]!) });
+    at += 2 + bytes[at + 1]!;
+  }
+  return requireEnd ? { ok: false, reason: "missing-end", offset: end } : null;
+}
+
+/** Text up to the first NUL, one character per byte. */
+function fieldText(bytes: Uint8Array, at: number, size: number): string {
+  const field = bytes.subarray(at, at + size);
+  const nul = field.indexOf(0);
+  return latin1(nul === -1 ? field : field.subarray(0, nul));
+}
+
+/** Never throws: any byte string is a message or a reason and the offset where it went wrong. */
+export function decodeDhcp(bytes: Uint8Array): DecodeResult {
+  if (bytes.length < OPTIONS_AT) return { ok: false, reason: "too-short", offset: bytes.length };
+  if (bytes[0] !== BOOTREQUEST && bytes[0] !== BOOTREPLY) return { ok: false, reason: "bad-op", offset: 0 };
+  if (bytes[2]! > CHADDR_BYTES) return { ok: false, reason: "bad-hlen", offset: 2 };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(COOKIE_AT) !== DHCP_MAGIC_COOKIE) return { ok: false, reason: "bad-magic-cookie", offset: COOKIE_AT };
+
+  const instances: Instance[] = [];
+  const main = readArea(bytes, OPTIONS_AT, bytes.length, true, instances);
+  if (main) return main;
+
+  // RFC 2132 §9.3 option 52; RFC 3396 §5: options, then file, then sname, concatenated in that order.
+  const overloads = instances.filter((instance) => instance.code === DhcpOption.Overload);
+  let overload = 0;
+  if (overloads.length > 0) {
+    const first = overloads[0]!;
+    if (overloads.length > 1 || first.value.length !== 1) return { ok: false, reason: "bad-option-length", offset: first.offset };
+    overload = first.value[0]!;
+    if (overload < Overload.File || overload > Overload.Both) return { ok: false, reason: "bad-overload", offset: first.offset };
+    const overloaded = instances.length;
+    const file = overload & Overload.File ? readArea(bytes, FILE_AT, FILE_AT + FILE_BYTES, false, instances) : null;
+    if (file) return file;
+    const sname = overload & Overload.Sname ? readArea(bytes, SNAME_AT, SNAME_AT + SNAME_BYTES, false, instances) : null;
+    if (sname) return sname;
+    const nested = instances.slice(overloaded).find((instance) => instance.code === DhcpOption.Overload);
+    if (nested) return { ok: false, reason: "bad-overload", offset: nested.offset };
+  }
+
+  // RFC 3396 §6: every instance of a code, in order, is one value.
+  const grouped = new Map<number, { offset: number; parts: Uint8Array[] }>();
+  for (const { code, offset, value } of instances) {
+    if (code === DhcpOption.Overload) continue;
+    const group = grouped.get(code);
+    if (group) group.parts.push(value);
+    else grouped.set(code, { offset, parts: [value] });
+  }
+  const options: DhcpOptions = {};
+  for (const [code, { offset, parts }] of grouped) {
+    const value = concat(parts);
+    const key = KEY_BY_CODE.get(code);
+    if (key) {
+      const reason = decodeField(options, key, value);
+      if (reason) return { ok: false, reason, offset };
+    } else {
+      options.other ??= new Map();
+      options.other.set(code, value);
+    }
+  }
+
+  return {
+    ok: true,
+    value: {
+      op: bytes[0]!,
+      htype: bytes[1]!,
+      hlen: bytes[2]!,
+      hops: bytes[3]!,
+      xid: view.getUint32(4),
+      secs: view.getUint16(8),
+      flags: view.getUint16(10),
+      ciaddr: ipv4Text(bytes, 12),
+      yiaddr: ipv4Text(bytes, 16),
+      siaddr: ipv4Text(bytes, 20),
+      giaddr: ipv4Text(bytes, 24),
+      chaddr: bytes.slice(CHADDR_AT, CHADDR_AT + CHADDR_BYTES),
+      sname: overload & Overload.Sname ? "" : fieldText(bytes, SNAME_AT, SNAME_BYTES),
+      file: overload & Overload.File ? "" : fieldText(bytes, FILE_AT, FILE_BYTES),
+      options,
+    },
+  };
+}
+
+/** Known fields in the order they are written: 53, then 54 (as dnsmasq writes them), then by code. */
+const ENCODE_ORDER: KnownOptionKey[] = [
+  "messageType",
+  "serverId",
+  ...KNOWN_KEYS.filter((key) => key !== "messageType" && key !== "serverId").sort((a, b) => FIELDS[a].code - FIELDS[b].code),
+];
+
+function checkUint(value: number, bits: number, what: string): number {
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) throw new RangeError(`${what}: ${value} is not a ${bits}-bit unsigned integer`);
+  return value;
+}
+
+/** [code][len][chunk] for every 255-byte chunk of the value (RFC 3396 §7); an empty value is one empty instance. */
+function optionInstances(code: number, value: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  do {
+    const chunk = value.subarray(at, at + MAX_OPTION_CHUNK);
+    out.push(Uint8Array.of(code, chunk.length), chunk);
+    at += MAX_OPTION_CHUNK;
+  } while (at < value.length);
+  return out;
+}
+
+/**
+ * Deterministic: fixed option order (53 first, then 54, then ascending code, then `other` in its
+ * order), ends with 255, zero-padded to the 300-byte BOOTP minimum; never uses overload. `maxBytes`
+ * is the largest IP datagram the client takes: the client's option 57 (RFC 2132 §9.10), 576 when it
+ * sent none or less. A message that does not fit throws a RangeError rather than going out cut short.
+ * Field values that cannot go on the wire (a bad address, a 65-byte sname) throw a RangeError too.
+ */
+export function encodeDhcp(message: DhcpMessage, maxBytes = MIN_MAX_MESSAGE_BYTES): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const key of ENCODE_ORDER) {
+    const value = encodeField(message.options, key);
+    if (value) parts.push(...optionInstances(FIELDS[key].code, value));
+  }
+  for (const [code, value] of message.options.other ?? []) {
+    if (!Number.isInteger(code) || code <= DhcpOption.Pad || code >= DhcpOption.End || code === DhcpOption.Overload || KEY_BY_CODE.has(code)) {
+      throw new RangeError(`option ${code} cannot travel in options.other`);
+    }
+    parts.push(...optionInstances(code, value));
+  }
+  parts.push(Uint8Array.of(DhcpOption.End));
+  const options = concat(parts);
+
+  const size = Math.max(OPTIONS_AT + options.length, BOOTP_MIN_BYTES);
+  const limit = Math.max(maxBytes, MIN_MAX_MESSAGE_BYTES) - IP_UDP_HEADER_BYTES;
+  if (size > limit) {
+    throw new RangeError(`DHCP message of ${size} bytes exceeds the client's limit of ${limit} (max message size ${Math.max(maxBytes, MIN_MAX_MESSAGE_BYTES)})`);
+  }
+
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  bytes[0] = checkUint(message.op, 8, "op");
+  bytes[1] = checkUint(message.htype, 8, "htype");
+  bytes[2] = checkUint(message.hlen, 8, "hlen");
+  bytes[3] = checkUint(message.hops, 8, "hops");
+  view.setUint32(4, checkUint(message.xid, 32, "xid"));
+  view.setUint16(8, checkUint(message.secs, 16, "secs"));
+  view.setUint16(10, checkUint(message.flags, 16, "flags"));
+  bytes.set(ipv4Bytes(message.ciaddr, "ciaddr"), 12);
+  bytes.set(ipv4Bytes(message.yiaddr, "yiaddr"), 16);
+  bytes.set(ipv4Bytes(message.siaddr, "siaddr"), 20);
+  bytes.set(ipv4Bytes(message.giaddr, "giaddr"), 24);
+  if (message.chaddr.length > CHADDR_BYTES) throw new RangeError(`chaddr: ${message.chaddr.length} bytes is more than ${CHADDR_BYTES}`);
+  bytes.set(message.chaddr, CHADDR_AT);
+  bytes.set(fixedText(message.sname, SNAME_BYTES, "sname"), SNAME_AT);
+  bytes.set(fixedText(message.file, FILE_BYTES, "file"), FILE_AT);
+  view.setUint32(COOKIE_AT, DHCP_MAGIC_COOKIE);
+  bytes.set(options, OPTIONS_AT);
+  return bytes;
+}
+
+/** A text field fills at most its size; the zero bytes after it are the NUL terminator. */
+function fixedText(text: string, size: number, what: string): Uint8Array {
+  const bytes = latin1Bytes(text, what);
+  if (bytes.length > size) throw new RangeError(`${what}: ${bytes.length} bytes is more than ${size}`);
+  return bytes;
+}
+
+/** The client's hardware address as aa:bb:cc:dd:ee:ff when htype=1/hlen=6, else null. */
+export function macOf(message: DhcpMessage): string | null {
+  if (message.htype !== HTYPE_ETHERNET || message.hlen !== 6 || message.chaddr.length < 6) return null;
+  return Array.from(message.chaddr.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/** One readable line per field and option (for fixtures' .txt decodes and debug logs). */
+export function describeDhcp(message: DhcpMessage): string {
+  const mac = macOf(message);
+  const chaddrRest = message.chaddr.subarray(6);
+  const lines = [
+    `op: ${message.op}${message.op === BOOTREQUEST ? " (BOOTREQUEST)" : message.op === BOOTREPLY ? " (BOOTREPLY)" : ""}`,
+    `htype: ${message.htype}`,
+    `hlen: ${message.hlen}`,
+    `hops: ${message.hops}`,
+    `xid: 0x${message.xid.toString(16).padStart(8, "0")}`,
+    `secs: ${message.secs}`,
+    `flags: 0x${message.flags.toString(16).padStart(4, "0")}${message.flags & BROADCAST_FLAG ? " (broadcast)" : ""}`,
+    `ciaddr: ${message.ciaddr}`,
+    `yiaddr: ${message.yiaddr}`,
+    `siaddr: ${message.siaddr}`,
+    `giaddr: ${message.giaddr}`,
+    `chaddr: ${mac && chaddrRest.every((b) => b === 0) ? mac : hex(message.chaddr)}`,
+    `sname: ${JSON.stringify(message.sname)}`,
+    `file: ${JSON.stringify(message.file)}`,
+  ];
+  for (const key of ENCODE_ORDER) {
+    const line = describeField(message.options, key);
+    if (line) lines.push(line);
+  }
+  for (const [code, value] of message.options.other ?? []) lines.push(`option ${code}: ${hex(value)}`);
+  return lines.join("\n");
+}
