@@ -1,0 +1,120 @@
+// Seeded mutation fuzz of the DHCP codec over the golden captures: decode never throws; what decodes re-encodes.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { decodeDhcp, encodeDhcp } from "../../src/dhcp/codec.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures/dhcp");
+const MUTATIONS = 20_000;
+/** The only error encodeDhcp may throw for a decoded message: it would not fit the client's limit. */
+const SIZE_ERROR = /^DHCP message of \d+ bytes exceeds the client's limit/;
+
+/** mulberry32: small, fast and the same on every machine for a seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** Where each option's length byte sits, walking the options field as far as it parses. */
+function lengthOffsets(bytes: Uint8Array): number[] {
+  const offsets: number[] = [];
+  for (let at = 240; at + 1 < bytes.length && bytes[at] !== 255; ) {
+    if (bytes[at] === 0) {
+      at += 1;
+      continue;
+    }
+    offsets.push(at + 1);
+    at += 2 + bytes[at + 1]!;
+  }
+  return offsets;
+}
+
+function mutate(source: Uint8Array, next: () => number): Uint8Array {
+  const int = (n: number) => Math.floor(next() * n);
+  const bytes = source.slice();
+  switch (int(6)) {
+    case 0: {
+      // Flip one to eight bits anywhere.
+      for (let n = 1 + int(8); n > 0; n--) bytes[int(bytes.length)]! ^= 1 << int(8);
+      return bytes;
+    }
+    case 1:
+      // Truncate: most interesting near the options field.
+      return bytes.subarray(0, int(bytes.length));
+    case 2: {
+      // Insert 1-32 random bytes.
+      const at = int(bytes.length + 1);
+      const inserted = Uint8Array.from({ length: 1 + int(32) }, () => int(256));
+      return Uint8Array.from([...bytes.subarray(0, at), ...inserted, ...bytes.subarray(at)]);
+    }
+    case 3: {
+      // Change an option's length byte to anything, or by one.
+      const offsets = lengthOffsets(bytes);
+      if (offsets.length === 0) return bytes;
+      const at = offsets[int(offsets.length)]!;
+      bytes[at] = next() < 0.5 ? int(256) : (bytes[at]! + (next() < 0.5 ? 1 : 255)) & 0xff;
+      return bytes;
+    }
+    case 4: {
+      // Delete a range.
+      const at = int(bytes.length);
+      return Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + 1 + int(16))]);
+    }
+    default: {
+      // Set an options-area byte to a code the codec knows well (overload, end, pad, message type).
+      const at = 240 + int(Math.max(1, bytes.length - 240));
+      if (at < bytes.length) bytes[at] = [0, 52, 53, 255, 77, 82, 93, 97][int(8)]!;
+      return bytes;
+    }
+  }
+}
+
+test(`decode never throws on ${MUTATIONS} mutations of the goldens; whatever decodes re-encodes to the same value`, async () => {
+  const goldens = await Promise.all(
+    [...new Bun.Glob("*.bin").scanSync(FIXTURES)].sort().map(async (name) => new Uint8Array(await Bun.file(join(FIXTURES, name)).arrayBuffer())),
+  );
+  expect(goldens.length).toBeGreaterThan(0);
+  const seed = Number(process.env.DHCP_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+  console.log(`dhcp fuzz seed ${seed} (rerun with DHCP_FUZZ_SEED=${seed})`);
+  const next = random(seed);
+  const counts = { ok: 0, failed: 0, tooBig: 0 };
+
+  for (let i = 0; i < MUTATIONS; i++) {
+    let bytes = mutate(goldens[Math.floor(next() * goldens.length)]!, next);
+    if (next() < 0.3) bytes = mutate(bytes, next);
+    const context = () => `seed ${seed}, mutation ${i}: ${Buffer.from(bytes).toString("hex")}`;
+    let result: ReturnType<typeof decodeDhcp>;
+    try {
+      result = decodeDhcp(bytes);
+    } catch (error) {
+      throw new Error(`decode threw (${(error as Error).message}); ${context()}`);
+    }
+    if (!result.ok) {
+      counts.failed++;
+      if (!Number.isInteger(result.offset) || result.offset < 0 || result.offset > bytes.length) throw new Error(`offset ${result.offset} outside the packet; ${context()}`);
+      continue;
+    }
+    let encoded: Uint8Array;
+    try {
+      encoded = encodeDhcp(result.value);
+    } catch (error) {
+      if (error instanceof RangeError && SIZE_ERROR.test(error.message)) {
+        counts.tooBig++;
+        continue;
+      }
+      throw new Error(`encode threw (${(error as Error).message}); ${context()}`);
+    }
+    counts.ok++;
+    const again = decodeDhcp(encoded);
+    if (!again.ok || !Bun.deepEquals(again.value, result.value, true)) throw new Error(`re-encoded message decodes differently; ${context()}`);
+  }
+  console.log(`dhcp fuzz: ${counts.ok} decoded and re-encoded, ${counts.failed} refused with a reason, ${counts.tooBig} too big to re-encode`);
+  // Both paths must be exercised, or the mutations are not reaching the options.
+  expect(counts.ok).toBeGreaterThan(MUTATIONS / 10);
+  expect(counts.failed).toBeGreaterThan(MUTATIONS / 10);
+});
