@@ -58,11 +58,11 @@ const ZERO = "0.0.0.0";
 const EXHAUSTED_LOG_INTERVAL_MS = 10_000;
 
 /**
- * RFC 2132 9.10: option 57 is the largest IP datagram the client takes, at least 576; the DHCP message is that less
- * the IP and UDP headers.
+ * RFC 2132 9.10: option 57 is the largest IP datagram the client takes (at least 576; the codec takes off the IP and
+ * UDP headers). Capped at an Ethernet frame: OVMF asks for 65280, which no reply on a LAN should try.
  */
-const IP_UDP_HEADER_BYTES = 28;
-const maxReplyBytes = (request: DhcpMessage) => Math.max(576, request.options.maxMessageSize ?? 576) - IP_UDP_HEADER_BYTES;
+const ETHERNET_MTU = 1500;
+const maxReplyBytes = (request: DhcpMessage) => Math.min(request.options.maxMessageSize ?? 576, ETHERNET_MTU);
 
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
