@@ -1,0 +1,60 @@
+// goosed answers DHCP on the interface it was told to serve and on no other: a client on a second network of the
+// same host, in reach of goosed's sockets, gets no offer and is not even counted, while one on the served network is.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { type RunningGoosed, startGoosed, type TempDir, tempDir } from "../support/goosed.ts";
+import { NetLab, type Netns } from "../support/netns.ts";
+import { requireTool } from "../support/tools.ts";
+
+let dir: TempDir;
+let lab: NetLab;
+let goosed: RunningGoosed;
+let served: Netns;
+let other: Netns;
+let busybox: string;
+
+beforeAll(async () => {
+  busybox = requireTool("busybox", "busybox-static");
+  dir = tempDir("goosed-dhcp-iface-");
+  lab = new NetLab();
+  const server = await lab.namespace("srv");
+  served = await lab.namespace("lan");
+  other = await lab.namespace("oth");
+  const link = await lab.hostSubnet();
+  await lab.veth({ ns: null, name: lab.ifname("ha"), address: `${link.host}/${link.prefix}` }, { ns: server, name: lab.ifname("ga"), address: `${link.peer}/${link.prefix}` });
+  const servedIf = lab.ifname("gs");
+  await lab.veth({ ns: server, name: servedIf, address: "10.76.0.1/24" }, { ns: served, name: lab.ifname("cs") });
+  await lab.veth({ ns: server, name: lab.ifname("go"), address: "10.76.1.1/24" }, { ns: other, name: lab.ifname("co") });
+  goosed = await startGoosed({
+    dataDir: join(dir.path, "data"),
+    netns: server.name,
+    httpHost: link.peer,
+    args: ["--dhcp-mode", "full", "--dhcp-interface", servedIf, "--dhcp-range", "10.76.0.100-10.76.0.110", "--tftp-mode", "off"],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await goosed?.stop();
+  await lab?.[Symbol.asyncDispose]();
+  await dir?.[Symbol.asyncDispose]();
+});
+
+/** busybox udhcpc once: three DISCOVERs a second apart, then give up; the address it was offered, or null. */
+async function tryLease(ns: Netns, iface: string): Promise<string | null> {
+  const proc = ns.spawn([busybox, "udhcpc", "-f", "-q", "-n", "-t", "3", "-T", "1", "-i", iface, "-s", "/bin/true"]);
+  const [stderr, stdout] = await Promise.all([new Response(proc.stderr).text(), new Response(proc.stdout).text(), proc.exited]);
+  return /lease of (\S+) obtained/.exec(stderr + stdout)?.[1] ?? null;
+}
+
+const discoversSeen = async () => {
+  const metrics = await (await fetch(`${goosed.url}/metrics`)).text();
+  return Number(/^goosed_dhcp_packets_received_total\{type="discover"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+};
+
+test("a client on another interface of goosed's host gets nothing; one on the served interface gets a lease", async () => {
+  expect(await tryLease(other, lab.ifname("co"))).toBeNull();
+  expect(await discoversSeen()).toBe(0);
+  const ip = await tryLease(served, lab.ifname("cs"));
+  expect(ip).toStartWith("10.76.0.1");
+  expect(await discoversSeen()).toBeGreaterThanOrEqual(1);
+}, 60_000);
