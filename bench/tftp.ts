@@ -168,14 +168,15 @@ async function main(): Promise<void> {
     }
     console.log(`\nlowest ratio ${Math.min(...ratios).toFixed(2)}x, geometric mean ${Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length).toFixed(2)}x`);
 
-    // Random loss in both directions of the client's UDP, except its requests: atftp never resends an RRQ, so a lost
-    // request would measure the client, not the server. (nftables numgen: this kernel has no sch_netem for tc netem.)
+    // Random loss in both directions on the client's veth (nftables numgen: this kernel has no sch_netem for tc netem),
+    // on the device's hooks so a dropped send is silent as on a wire. Requests are spared: atftp never resends an RRQ,
+    // so a lost request would measure the client, not the server.
     const ports = servers.map((s) => s.port).join(", ");
     writeFileSync(
       join(dir, "loss.nft"),
-      `table inet goosed_loss {
-  chain in { type filter hook input priority 0; policy accept; meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }
-  chain out { type filter hook output priority 0; policy accept; udp dport { ${ports} } accept; meta l4proto udp numgen random mod 100 < ${LOSS_PERCENT} drop; }
+      `table netdev goosed_loss {
+  chain in { type filter hook ingress device "${clientDev}" priority 0; policy accept; ip protocol udp numgen random mod 100 < ${LOSS_PERCENT} drop; }
+  chain out { type filter hook egress device "${clientDev}" priority 0; policy accept; udp dport { ${ports} } accept; ip protocol udp numgen random mod 100 < ${LOSS_PERCENT} drop; }
 }
 `,
     );

@@ -24,7 +24,7 @@ const content = (result: TftpOpenResult) => (result.ok ? new TextDecoder().decod
 const NOT_FOUND = { code: 1, message: "file not found" };
 const ESCAPE = { code: 2, message: "path leaves the served root" };
 
-test.each<[string, string, unknown]>([
+test.each<[string, string, string | { code: number; message: string }]>([
   ["a file at the root", "pxelinux.0", "loader"],
   ["a leading slash, as firmware sends it", "/pxelinux.0", "loader"],
   ["backslashes, as Windows loaders send them", "boot\\x64\\wdsnbp.com", "wds"],
