@@ -2,20 +2,11 @@
 // In memory and without I/O: the server saves what `commit` returns durably before it answers. Leases are keyed by
 // MAC, whatever the client identifier, so a machine's PXE ROM, the iPXE it chains, its installer and its installed OS
 // all hold one address (a boot storm does not burn two per machine).
+import type { LeaseRow } from "../core/index.ts";
 import { inNetwork, type Ipv4Network, ipv4ToNumber, numberToIpv4 } from "../lib/ipv4.ts";
 
-export type LeaseState = "bound" | "released" | "declined";
-
-export interface Lease {
-  ip: string;
-  mac: string;
-  clientId: string | null;
-  hostname: string | null;
-  subnet: string;
-  state: LeaseState;
-  startsAt: number;
-  expiresAt: number;
-}
+/** A lease as core stores it; the pool works on the same rows it loads at start and hands back to be saved. */
+export type Lease = LeaseRow;
 
 export interface Subnet {
   network: Ipv4Network;
