@@ -273,7 +273,7 @@ async function runGoosed(server: Netns, client: Netns, device: string, rate: num
     .split("\n")
     .filter((l) => l.startsWith("goosed_dhcp_packets_dropped_total{") || l.startsWith("goosed_dhcp_pool_exhausted_total "))
     .filter((l) => Number(l.split(" ").at(-1)) > 0);
-  const commits = metric(metrics, "goosed_write_batch_commits_total", "");
+  const commits = metric(metrics, "goosed_dhcp_lease_commits_total", "");
   const acks = metric(metrics, "goosed_dhcp_replies_sent_total", 'type="ack"');
   notes.push(`${commits} group commits (${commits > 0 ? (acks / commits).toFixed(1) : "—"} ACKs per commit)`);
   const errors = goosed.output.filter((l) => l.includes('"level":"error"') || l.includes('"level":"warn"'));

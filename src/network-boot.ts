@@ -52,6 +52,7 @@ export async function createNetworkBoot({ config, core, log, metrics, readiness 
   metrics.register(new Gauge("goosed_dhcp_packets_received_total", "DHCP requests received, by message type", () => (dhcp ? byLabel("type", dhcp.stats.received) : []), "counter"));
   metrics.register(new Gauge("goosed_dhcp_replies_sent_total", "DHCP replies sent, by message type", () => (dhcp ? byLabel("type", dhcp.stats.sent) : []), "counter"));
   metrics.register(new Gauge("goosed_dhcp_packets_dropped_total", "DHCP packets not answered, by reason", () => (dhcp ? byLabel("reason", dhcp.stats.dropped) : []), "counter"));
+  metrics.register(counterOf("goosed_dhcp_lease_commits_total", "Group commits of DHCP leases (each one fsync)", () => core.leases.commitCount));
   metrics.register(counterOf("goosed_dhcp_pool_exhausted_total", "DISCOVERs left without an offer because the pool was full", () => dhcp?.stats.poolExhausted ?? 0));
   metrics.register(
     new Gauge("goosed_dhcp_pool_addresses", "Pool addresses per served subnet, by state (used or free)", () =>

@@ -67,7 +67,7 @@ export class AgentService {
       const changes = diffTopLevel(previous?.facts ?? {}, report.facts);
       if (Object.keys(changes).length > 0) recordAudit(tx, this.actor(machineId, source), "machine.facts", `machine:${machineId}`, { changes }, at);
       this.touch(tx, machineId, source, at, true);
-      const events: AppEvent[] = [this.deps.bus.record(tx, "machine.facts", `machine:${machineId}`, { keys: Object.keys(changes) })];
+      const events: AppEvent[] = [this.deps.bus.record("machine.facts", `machine:${machineId}`, { keys: Object.keys(changes) })];
       // An agent speaks for the install it enrolled into, never a later one: after a reinstall is started, the old
       // system's agent must not be able to finish it.
       const run = runId === null ? undefined : tx.select({ id: runs.id, state: runs.state }).from(runs).where(eq(runs.id, runId)).get();

@@ -85,7 +85,7 @@ export class BootPath {
       .write((tx) => {
         const machineId = this.deps.machines.insert(tx, { arch, interfaces: [{ mac }] }, "discovered", at, "");
         tx.update(machines).set({ lastSeenAt: at, lastSource: source }).where(eq(machines.id, machineId)).run();
-        const events: AppEvent[] = [bus.record(tx, "machine.discovered", `machine:${machineId}`, { mac, arch, source })];
+        const events: AppEvent[] = [bus.record("machine.discovered", `machine:${machineId}`, { mac, arch, source })];
         let run: { id: number; state: RunState } | null = null;
         if (discovery.policy === "profile" && discovery.profile) {
           const started = this.deps.runs.start(tx, machineId, { profile: discovery.profile }, actor, at);

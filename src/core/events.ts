@@ -1,6 +1,7 @@
 // The event bus: every event is persisted (for SSE resume with Last-Event-ID) and then fanned out live.
 import { asc, gt, lt, lte, or, sql } from "drizzle-orm";
-import { type Db, events, type Tx } from "../db/index.ts";
+import type { Statement } from "bun:sqlite";
+import { type Db, events, type Store } from "../db/index.ts";
 
 export interface AppEvent {
   id: number;
@@ -19,23 +20,34 @@ export interface EventRetention {
 
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
+  // A prepared statement, not a drizzle query: building the query per event cost ~40 µs, a lease storm's largest item.
+  private readonly insert: Statement<{ id: number }, [number, string, string, string]>;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Pick<Store, "db" | "sqlite">,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.insert = store.sqlite.prepare("INSERT INTO events (at, type, subject, data) VALUES (?, ?, ?, ?) RETURNING id");
+  }
+
+  private get db(): Db {
+    return this.store.db;
+  }
 
   /** Persists first, so a subscriber that reconnects with the id it saw can always resume after it. */
   publish(type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
-    const event = this.record(this.db, type, subject, data);
+    const event = this.record(type, subject, data);
     this.deliver(event);
     return event;
   }
 
-  /** Persists an event inside the caller's transaction; deliver it once that transaction has committed. */
-  record(db: Db | Tx, type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
+  /**
+   * Persists an event; inside a caller's transaction (every writer shares the one connection) it commits or rolls
+   * back with it, so deliver it only once that transaction has committed.
+   */
+  record(type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
     const at = this.now();
-    const row = db.insert(events).values({ at, type, subject, data }).returning({ id: events.id }).get();
+    const row = this.insert.get(at, type, subject, JSON.stringify(data))!;
     return { id: row.id, at, type, subject, data };
   }
 

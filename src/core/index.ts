@@ -67,7 +67,7 @@ export interface Core {
 }
 
 export function createCore(store: Store, config: Readonly<Config>, log: Logger): Core {
-  const bus = new EventBus(store.db);
+  const bus = new EventBus(store);
   const tokens = new TokenService(store.db);
   const jobs = new JobQueue({ db: store.db, bus, log: log.child({ component: "jobs" }), options: config.jobs });
   const batch = new WriteBatch(store.db);
@@ -95,6 +95,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     bootTokenTtlSeconds: config.boot.tokenTtlSeconds,
     discovery: { policy: config.boot.discoveryPolicy, profile: config.boot.discoveryProfile },
   });
+  const leases = new LeaseService(store, bus);
   const agents = new AgentService({ db: store.db, bus, runs, bootPath, settings: config.agents });
   jobs.register(runDeadlineJob(runs));
   let pruneTimer: Timer | null = null;
@@ -117,7 +118,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     runs,
     bootPath,
     agents,
-    leases: new LeaseService(store, batch, bus),
+    leases,
     reservations: new Reservations(store.db, bus),
     listAudit: (filter) => listAudit(store.db, filter),
     recordDenied: (actor, request, needed, held) =>
@@ -130,6 +131,7 @@ export function createCore(store: Store, config: Readonly<Config>, log: Logger):
     async stop(graceMs) {
       if (pruneTimer) clearInterval(pruneTimer);
       batch.flush();
+      leases.flush();
       await Promise.all([tokenWriter.close(), jobs.stop(graceMs)]);
     },
   };

@@ -143,7 +143,7 @@ export class MachineService {
       const id = this.insert(tx, input, "ready", at, "");
       recordAudit(tx, actor, "machine.create", `machine:${id}`, { ...input }, at);
       const record = this.get(id, tx);
-      return { record, event: this.bus.record(tx, "machine.created", `machine:${id}`, { hostname: record.hostname, state: record.state }) };
+      return { record, event: this.bus.record("machine.created", `machine:${id}`, { hostname: record.hostname, state: record.state }) };
     });
     this.bus.deliver(event);
     return record;
@@ -166,7 +166,7 @@ export class MachineService {
       }
       recordAudit(tx, actor, "machine.update", `machine:${id}`, { before: summary(before), changes: { ...input } }, at);
       const record = this.get(id, tx);
-      return { record, event: this.bus.record(tx, "machine.updated", `machine:${id}`, { hostname: record.hostname, state: record.state }) };
+      return { record, event: this.bus.record("machine.updated", `machine:${id}`, { hostname: record.hostname, state: record.state }) };
     });
     this.bus.deliver(event);
     return record;
@@ -185,7 +185,7 @@ export class MachineService {
       tx.delete(interfaces).where(eq(interfaces.machineId, id)).run();
       recordAudit(tx, actor, "machine.retire", `machine:${id}`, { macs }, at);
       const record = this.get(id, tx);
-      return { record, event: this.bus.record(tx, "machine.retired", `machine:${id}`, { hostname: record.hostname, macs }) };
+      return { record, event: this.bus.record("machine.retired", `machine:${id}`, { hostname: record.hostname, macs }) };
     });
     this.bus.deliver(event);
     return record;
@@ -230,7 +230,7 @@ export class MachineService {
     const { records, event } = this.db.transaction((tx) => {
       const ids = rows.map((row) => this.insert(tx, row.input, "ready", at, row.where));
       recordAudit(tx, actor, "machine.import", `machines:${ids.length}`, { count: ids.length, ids }, at);
-      return { records: this.records(tx, ids), event: this.bus.record(tx, "machine.imported", `machines:${ids.length}`, { count: ids.length }) };
+      return { records: this.records(tx, ids), event: this.bus.record("machine.imported", `machines:${ids.length}`, { count: ids.length }) };
     });
     this.bus.deliver(event);
     return { created: records.length, machines: records };

@@ -9,8 +9,15 @@ import { AppError } from "../lib/errors.ts";
 
 // <asm-generic/socket.h>
 const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
 const SO_BINDTODEVICE = 25;
+const SO_RCVBUFFORCE = 33;
 const IFNAMSIZ = 16;
+/**
+ * A boot storm arrives in bursts while the loop is busy (a commit, a collection); the kernel's default 208 KiB queue
+ * holds a few hundred requests and drops the rest. 4 MiB holds several seconds of a 10k/s storm.
+ */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
 
 export type PacketHandler = (bytes: Uint8Array, address: string, port: number) => void;
 
@@ -48,6 +55,13 @@ function descriptorOf(inode: string): number | null {
     }
   }
   return null;
+}
+
+/** SO_RCVBUFFORCE passes net.core.rmem_max as root; otherwise SO_RCVBUF gets what rmem_max allows. */
+function enlargeReceiveBuffer(fd: number): void {
+  libc ??= openLibc();
+  const size = new Int32Array([RECEIVE_BUFFER_BYTES]);
+  if (libc.symbols.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(size), 4) !== 0) libc.symbols.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(size), 4);
 }
 
 function bindToDevice(fd: number, device: string): string {
@@ -93,6 +107,7 @@ export async function openDeviceSocket(device: string, port: number, onPacket: P
       detail: `cannot bind UDP port ${port} to interface ${device}: ${problem}; goosed refuses to answer DHCP on every network. Check that ${device} exists (ip link) and that goosed runs as root`,
     });
   }
+  enlargeReceiveBuffer(fd!);
   socket.setBroadcast(true);
   return {
     port: socket.port,

@@ -5,7 +5,7 @@ import { openTestCore } from "../support/core.ts";
 test("publish persists before it fans out, and since() pages in id order", async () => {
   await using t = openTestCore();
   const seen: number[] = [];
-  const bus = new EventBus(t.core.store.db);
+  const bus = new EventBus(t.core.store);
   const unsubscribe = bus.subscribe((e) => seen.push(bus.since(e.id - 1, 1)[0]!.id));
   const ids = [bus.publish("job.queued", "job:1", { id: 1 }).id, bus.publish("job.started", "job:1").id];
   unsubscribe();
@@ -20,7 +20,7 @@ test("publish persists before it fans out, and since() pages in id order", async
 test("prune keeps the newest retainCount events and drops those older than retainHours", async () => {
   await using t = openTestCore();
   let now = 10 * 3_600_000;
-  const bus = new EventBus(t.core.store.db, () => now);
+  const bus = new EventBus(t.core.store, () => now);
   for (let i = 0; i < 5; i++) bus.publish("old", `x:${i}`);
   now += 3 * 3_600_000;
   for (let i = 0; i < 150; i++) bus.publish("new", `y:${i}`);

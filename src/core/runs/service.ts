@@ -112,7 +112,7 @@ export class RunService {
     this.deps.changes.machineChanged(machineId);
     recordAudit(tx, actor, "run.create", `run:${run.id}`, { machine: machineId, profileId, vars: run.vars, deadlineAt }, at);
     this.deps.jobs.enqueue(RUN_DEADLINE_JOB, { runId: run.id }, actor, { runAt: deadlineAt, db: tx });
-    const events = [this.deps.bus.record(tx, "run.pending", `run:${run.id}`, { machine: machineId, profileId, source: actor.source ?? null })];
+    const events = [this.deps.bus.record("run.pending", `run:${run.id}`, { machine: machineId, profileId, source: actor.source ?? null })];
     return { run, events };
   }
 
@@ -166,11 +166,11 @@ export class RunService {
       .returning()
       .get();
     tx.insert(runTransitions).values({ runId, at, from: run.state, to: step.state, source, reason: step.reason }).run();
-    const events = [this.deps.bus.record(tx, `run.${step.state}`, `run:${runId}`, { machine: run.machineId, from: run.state, reason: step.reason, source })];
+    const events = [this.deps.bus.record(`run.${step.state}`, `run:${runId}`, { machine: run.machineId, from: run.state, reason: step.reason, source })];
     const machineState = machineStateFor(step.state, run.machineStateBefore);
     if (machineState !== machineStateFor(run.state, run.machineStateBefore)) {
       tx.update(machines).set({ state: machineState, updatedAt: at }).where(eq(machines.id, run.machineId)).run();
-      events.push(this.deps.bus.record(tx, "machine.state", `machine:${run.machineId}`, { state: machineState, run: runId }));
+      events.push(this.deps.bus.record("machine.state", `machine:${run.machineId}`, { state: machineState, run: runId }));
     }
     this.deps.changes.machineChanged(run.machineId);
     return { run: updated, changed: true, events };
