@@ -34,13 +34,15 @@ export interface RunningDhcp {
 export async function startDhcp({ settings, leases, reservations, boot, log }: DhcpDeps): Promise<RunningDhcp> {
   const pool = settings.mode === "full" ? new LeasePool(settings.subnets, reservations, leases.all()) : null;
   const sockets: { dhcp?: DeviceSocket; pxe?: DeviceSocket } = {};
+  let stopped = false;
   const server = new DhcpServer({
     settings,
     pool,
     leases,
     boot,
     log,
-    send: (bytes, to, via) => void sockets[via]?.send(bytes, to.port, to.address),
+    // A lease that commits after stop() has nobody to tell: the client will ask again and get it from its record.
+    send: (bytes, to, via) => void (stopped ? undefined : sockets[via]?.send(bytes, to.port, to.address)),
   });
   sockets.dhcp = await openDeviceSocket(settings.device, DHCP_PORT, (bytes, address, port) => server.handle(bytes, { address, port }));
   try {
@@ -57,6 +59,7 @@ export async function startDhcp({ settings, leases, reservations, boot, log }: D
     utilisation: () =>
       pool ? settings.subnets.map((s) => ({ subnet: s.network.cidr, used: pool.usedIn(s, Date.now()), size: s.rangeEnd - s.rangeStart + 1 })) : [],
     stop() {
+      stopped = true;
       if (sweep) clearInterval(sweep);
       sockets.dhcp?.close();
       sockets.pxe?.close();

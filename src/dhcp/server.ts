@@ -64,6 +64,9 @@ const EXHAUSTED_LOG_INTERVAL_MS = 10_000;
 const ETHERNET_MTU = 1500;
 const maxReplyBytes = (request: DhcpMessage) => Math.min(request.options.maxMessageSize ?? 576, ETHERNET_MTU);
 
+/** A client's option 12 as goosed keeps it: printable ASCII only, so no client can forge lines in a listing or a log. */
+const printable = (hostname: string | undefined) => hostname?.replace(/[^\x21-\x7e]/g, "") || null;
+
 const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
@@ -104,7 +107,7 @@ export class DhcpServer {
     const client: ClientRef = {
       mac,
       clientId: request.options.clientId ? hexOf(request.options.clientId) : null,
-      hostname: request.options.hostname ?? null,
+      hostname: printable(request.options.hostname),
     };
     const nowMs = this.now();
     switch (type) {
