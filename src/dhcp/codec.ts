@@ -11,7 +11,6 @@ import {
   ipv4Text,
   KEY_BY_CODE,
   KNOWN_KEYS,
-  latin1,
   latin1Bytes,
   type DhcpOptions,
   type KnownOptionKey,
@@ -89,7 +88,9 @@ type Failure = { ok: false; reason: DhcpDecodeReason; offset: number };
 interface Instance {
   code: number;
   offset: number;
-  value: Uint8Array;
+  /** Where the value lies in the packet: offsets, not a subarray, as JSC's subarray is the decoder's largest cost. */
+  start: number;
+  end: number;
 }
 
 /**
@@ -105,7 +106,7 @@ function readArea(bytes: Uint8Array, start: number, end: number, requireEnd: boo
     }
     if (code === DhcpOption.End) return null;
     if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return { ok: false, reason: "option-truncated", offset: at };
-    into.push({ code, offset: at, value: bytes.subarray(at + 2, at + 2 + bytes[at + 1]!) });
+    into.push({ code, offset: at, start: at + 2, end: at + 2 + bytes[at + 1]! });
     at += 2 + bytes[at + 1]!;
   }
   return requireEnd ? { ok: false, reason: "missing-end", offset: end } : null;
@@ -113,9 +114,9 @@ function readArea(bytes: Uint8Array, start: number, end: number, requireEnd: boo
 
 /** Text up to the first NUL, one character per byte. */
 function fieldText(bytes: Uint8Array, at: number, size: number): string {
-  const field = bytes.subarray(at, at + size);
-  const nul = field.indexOf(0);
-  return latin1(nul === -1 ? field : field.subarray(0, nul));
+  let text = "";
+  for (let i = at; i < at + size && bytes[i] !== 0; i++) text += String.fromCharCode(bytes[i]!);
+  return text;
 }
 
 /** Never throws: any byte string is a message or a reason and the offset where it went wrong. */
@@ -135,8 +136,8 @@ export function decodeDhcp(bytes: Uint8Array): DecodeResult {
   let overload = 0;
   if (overloads.length > 0) {
     const first = overloads[0]!;
-    if (overloads.length > 1 || first.value.length !== 1) return { ok: false, reason: "bad-option-length", offset: first.offset };
-    overload = first.value[0]!;
+    if (overloads.length > 1 || first.end - first.start !== 1) return { ok: false, reason: "bad-option-length", offset: first.offset };
+    overload = bytes[first.start]!;
     if (overload < Overload.File || overload > Overload.Both) return { ok: false, reason: "bad-overload", offset: first.offset };
     const overloaded = instances.length;
     const file = overload & Overload.File ? readArea(bytes, FILE_AT, FILE_AT + FILE_BYTES, false, instances) : null;
@@ -147,17 +148,19 @@ export function decodeDhcp(bytes: Uint8Array): DecodeResult {
     if (nested) return { ok: false, reason: "bad-overload", offset: nested.offset };
   }
 
-  // RFC 3396 §6: every instance of a code, in order, is one value.
-  const grouped = new Map<number, { offset: number; parts: Uint8Array[] }>();
-  for (const { code, offset, value } of instances) {
-    if (code === DhcpOption.Overload) continue;
-    const group = grouped.get(code);
-    if (group) group.parts.push(value);
-    else grouped.set(code, { offset, parts: [value] });
+  // RFC 3396 §6: every instance of a code, in order, is one value. Values are copies: a server keeps some (client id,
+  // relay agent) after the packet's buffer is gone.
+  const grouped = new Map<number, Instance[]>();
+  for (const instance of instances) {
+    if (instance.code === DhcpOption.Overload) continue;
+    const group = grouped.get(instance.code);
+    if (group) group.push(instance);
+    else grouped.set(instance.code, [instance]);
   }
   const options: DhcpOptions = {};
-  for (const [code, { offset, parts }] of grouped) {
-    const value = concat(parts);
+  for (const [code, parts] of grouped) {
+    const offset = parts[0]!.offset;
+    const value = parts.length === 1 ? bytes.slice(parts[0]!.start, parts[0]!.end) : concat(parts.map((p) => bytes.subarray(p.start, p.end)));
     const key = KEY_BY_CODE.get(code);
     if (key) {
       const reason = decodeField(options, key, value);
@@ -202,16 +205,21 @@ function checkUint(value: number, bits: number, what: string): number {
   return value;
 }
 
-/** [code][len][chunk] for every 255-byte chunk of the value (RFC 3396 §7); an empty value is one empty instance. */
-function optionInstances(code: number, value: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
+/** Bytes the value takes as options: [code][len] before every 255-byte chunk (RFC 3396 §7), at least one instance. */
+const optionBytes = (value: Uint8Array) => value.length + 2 * Math.max(1, Math.ceil(value.length / MAX_OPTION_CHUNK));
+
+/** Writes [code][len][chunk] for every chunk of the value at `at` in `out`; returns the offset after it. */
+function writeOption(out: Uint8Array, at: number, code: number, value: Uint8Array): number {
+  let from = 0;
   do {
-    const chunk = value.subarray(at, at + MAX_OPTION_CHUNK);
-    out.push(Uint8Array.of(code, chunk.length), chunk);
-    at += MAX_OPTION_CHUNK;
-  } while (at < value.length);
-  return out;
+    const chunk = Math.min(MAX_OPTION_CHUNK, value.length - from);
+    out[at] = code;
+    out[at + 1] = chunk;
+    out.set(value.subarray(from, from + chunk), at + 2);
+    at += 2 + chunk;
+    from += MAX_OPTION_CHUNK;
+  } while (from < value.length);
+  return at;
 }
 
 /**
@@ -220,29 +228,37 @@ function optionInstances(code: number, value: Uint8Array): Uint8Array[] {
  * is the largest IP datagram the client takes: the client's option 57 (RFC 2132 §9.10), 576 when it
  * sent none or less. A message that does not fit throws a RangeError rather than going out cut short.
  * Field values that cannot go on the wire (a bad address, a 65-byte sname) throw a RangeError too.
+ * Sized first, then written straight into one buffer: a server encodes one of these per reply.
  */
 export function encodeDhcp(message: DhcpMessage, maxBytes = MIN_MAX_MESSAGE_BYTES): Uint8Array {
-  const parts: Uint8Array[] = [];
+  const codes: number[] = [];
+  const values: Uint8Array[] = [];
   for (const key of ENCODE_ORDER) {
     const value = encodeField(message.options, key);
-    if (value) parts.push(...optionInstances(FIELDS[key].code, value));
+    if (!value) continue;
+    codes.push(FIELDS[key].code);
+    values.push(value);
   }
   for (const [code, value] of message.options.other ?? []) {
     if (!Number.isInteger(code) || code <= DhcpOption.Pad || code >= DhcpOption.End || code === DhcpOption.Overload || KEY_BY_CODE.has(code)) {
       throw new RangeError(`option ${code} cannot travel in options.other`);
     }
-    parts.push(...optionInstances(code, value));
+    codes.push(code);
+    values.push(value);
   }
-  parts.push(Uint8Array.of(DhcpOption.End));
-  const options = concat(parts);
+  let optionsLength = 1;
+  for (const value of values) optionsLength += optionBytes(value);
 
-  const size = Math.max(OPTIONS_AT + options.length, BOOTP_MIN_BYTES);
+  const size = Math.max(OPTIONS_AT + optionsLength, BOOTP_MIN_BYTES);
   const limit = Math.max(maxBytes, MIN_MAX_MESSAGE_BYTES) - IP_UDP_HEADER_BYTES;
   if (size > limit) {
     throw new RangeError(`DHCP message of ${size} bytes exceeds the client's limit of ${limit} (max message size ${Math.max(maxBytes, MIN_MAX_MESSAGE_BYTES)})`);
   }
-
   const bytes = new Uint8Array(size);
+  let at = OPTIONS_AT;
+  for (let i = 0; i < values.length; i++) at = writeOption(bytes, at, codes[i]!, values[i]!);
+  bytes[at] = DhcpOption.End;
+
   const view = new DataView(bytes.buffer);
   bytes[0] = checkUint(message.op, 8, "op");
   bytes[1] = checkUint(message.htype, 8, "htype");
@@ -260,7 +276,6 @@ export function encodeDhcp(message: DhcpMessage, maxBytes = MIN_MAX_MESSAGE_BYTE
   bytes.set(fixedText(message.sname, SNAME_BYTES, "sname"), SNAME_AT);
   bytes.set(fixedText(message.file, FILE_BYTES, "file"), FILE_AT);
   view.setUint32(COOKIE_AT, DHCP_MAGIC_COOKIE);
-  bytes.set(options, OPTIONS_AT);
   return bytes;
 }
 

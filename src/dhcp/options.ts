@@ -1,5 +1,4 @@
 // The DHCP options goosed reads and writes: each known code's value type, its wire form and its one-line description.
-import { parseIpv4 } from "../lib/ipv4.ts";
 import { ClientArch, DhcpOption, type MessageTypeValue, MessageType, RelayAgentSubOption } from "./constants.ts";
 import { decodePxeVendorOptions, decodeIpxeOptions, describeSubOptions } from "./pxe.ts";
 
@@ -73,9 +72,26 @@ export function latin1Bytes(text: string, what: string): Uint8Array {
   return bytes;
 }
 
+/** A dotted quad (no leading zeros, as lib/ipv4.ts spells them) as 4 bytes; a hand-rolled scan, as every reply has ~10. */
 export function ipv4Bytes(address: string, what: string): Uint8Array {
-  if (parseIpv4(address) !== address) throw new RangeError(`${what}: ${JSON.stringify(address)} is not an IPv4 address`);
-  return Uint8Array.from(address.split(".").map(Number));
+  const bytes = new Uint8Array(4);
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= address.length; i++) {
+    const c = i < address.length ? address.charCodeAt(i) : 46;
+    if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
+      value = value * 10 + (c - 48);
+      digits++;
+      continue;
+    }
+    if (c !== 46 || digits === 0 || value > 255 || part > 3) throw new RangeError(`${what}: ${JSON.stringify(address)} is not an IPv4 address`);
+    bytes[part++] = value;
+    digits = 0;
+    value = 0;
+  }
+  if (part !== 4) throw new RangeError(`${what}: ${JSON.stringify(address)} is not an IPv4 address`);
+  return bytes;
 }
 
 export const ipv4Text = (bytes: Uint8Array, at = 0): string => `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
