@@ -34,6 +34,9 @@ export interface LeaseRecord extends LeaseRow {
   active: boolean;
 }
 
+/** A few milliseconds more on an ACK that already waits for a disk flush; a storm's commits per second drop to 200. */
+const MIN_COMMIT_GAP_MS = 5;
+
 interface PendingSave {
   lease: LeaseRow;
   change: string;
@@ -46,6 +49,7 @@ export class LeaseService {
   private readonly commitBatch: (batch: PendingSave[]) => AppEvent[];
   private queue: PendingSave[] = [];
   private commits = 0;
+  private lastCommitMs = -Infinity;
 
   constructor(
     private readonly store: Store,
@@ -105,7 +109,11 @@ export class LeaseService {
    */
   save(lease: LeaseRow, change: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.queue.push({ lease, change, resolve, reject }) === 1) setImmediate(() => this.flush());
+      if (this.queue.push({ lease, change, resolve, reject }) > 1) return;
+      // The fsync blocks this thread: in a storm, commit at most every MIN_COMMIT_GAP_MS so each one carries more leases.
+      const wait = this.lastCommitMs + MIN_COMMIT_GAP_MS - performance.now();
+      if (wait > 0) setTimeout(() => this.flush(), wait);
+      else setImmediate(() => this.flush());
     });
   }
 
@@ -114,6 +122,7 @@ export class LeaseService {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    this.lastCommitMs = performance.now();
     let events: AppEvent[];
     try {
       events = this.commitBatch(batch);
