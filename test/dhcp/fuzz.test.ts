@@ -2,23 +2,12 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { decodeDhcp, encodeDhcp } from "../../src/dhcp/codec.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/dhcp");
 const MUTATIONS = 20_000;
 /** The only error encodeDhcp may throw for a decoded message: it would not fit the client's limit. */
 const SIZE_ERROR = /^DHCP message of \d+ bytes exceeds the client's limit/;
-
-/** mulberry32: small, fast and the same on every machine for a seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Where each option's length byte sits, walking the options field as far as it parses. */
 function lengthOffsets(bytes: Uint8Array): number[] {
@@ -81,7 +70,7 @@ test(`decode never throws on ${MUTATIONS} mutations of the goldens; whatever dec
   expect(goldens.length).toBeGreaterThan(0);
   const seed = Number(process.env.DHCP_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
   console.log(`dhcp fuzz seed ${seed} (rerun with DHCP_FUZZ_SEED=${seed})`);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const counts = { ok: 0, failed: 0, tooBig: 0 };
 
   for (let i = 0; i < MUTATIONS; i++) {

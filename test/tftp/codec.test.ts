@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeTftp, encodeTftp, type TftpPacket } from "../../src/tftp/codec.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/tftp");
 const golden = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, `${name}.bin`)));
@@ -106,22 +107,10 @@ test.each<[string, number[], string, number]>([
   expect(decodeTftp(new Uint8Array(bytes))).toEqual({ ok: false, reason: reason as never, offset });
 });
 
-/** mulberry32: a small seeded generator, so a failing fuzz run can be replayed from its printed seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("mutated captures decode or give a typed reason, never throw (seed printed; replay with TFTP_FUZZ_SEED)", () => {
   const seed = Number(process.env.TFTP_FUZZ_SEED ?? Date.now() % 2 ** 31);
   console.log(`tftp codec fuzz seed ${seed}`);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = (n: number) => Math.floor(next() * n);
   const inputs = GOLDENS.map(([name]) => golden(name));
   const reasons = new Set<string>();
