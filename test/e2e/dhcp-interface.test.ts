@@ -1,5 +1,6 @@
 // goosed answers DHCP on the interface it was told to serve and on no other: a client on a second network of the
 // same host, in reach of goosed's sockets, gets no offer and is not even counted, while one on the served network is.
+// The serving goosed's DHCP and TFTP metrics pass promtool.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type RunningGoosed, startGoosed, type TempDir, tempDir } from "../support/goosed.ts";
@@ -29,7 +30,7 @@ beforeAll(async () => {
     dataDir: join(dir.path, "data"),
     netns: server.name,
     httpHost: link.peer,
-    args: ["--dhcp-mode", "full", "--dhcp-interface", servedIf, "--dhcp-range", "10.76.0.100-10.76.0.110", "--tftp-mode", "off"],
+    args: ["--dhcp-mode", "full", "--dhcp-interface", servedIf, "--dhcp-range", "10.76.0.100-10.76.0.110"],
   });
 }, 60_000);
 
@@ -58,3 +59,15 @@ test("a client on another interface of goosed's host gets nothing; one on the se
   expect(ip).toStartWith("10.76.0.1");
   expect(await discoversSeen()).toBeGreaterThanOrEqual(1);
 }, 60_000);
+
+test("the DHCP and TFTP metrics of a serving goosed pass promtool check metrics", async () => {
+  const promtool = requireTool("promtool", "prometheus");
+  const text = await (await fetch(`${goosed.url}/metrics`)).text();
+  expect(text).toMatch(/^goosed_dhcp_pool_addresses\{subnet="10\.76\.0\.0\/24",state="used"\} \d+$/m);
+  expect(text).toMatch(/^goosed_dhcp_replies_sent_total\{type="offer"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^goosed_tftp_errors_total\{reason="file-not-found"\} 0$/m);
+  const proc = Bun.spawn([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect(`${out}${err}`.trim()).toBe("");
+  expect(code).toBe(0);
+});
