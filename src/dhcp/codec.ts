@@ -112,6 +112,21 @@ function readArea(bytes: Uint8Array, start: number, end: number, requireEnd: boo
   return requireEnd ? { ok: false, reason: "missing-end", offset: end } : null;
 }
 
+// Big-endian fields by hand: a DataView needs the array's .buffer, which JSC materialises at a cost on every packet.
+const readUint32 = (bytes: Uint8Array, at: number) => ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+
+function writeUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
+}
+
+function writeUint16(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 8;
+  bytes[at + 1] = value & 0xff;
+}
+
 /** Text up to the first NUL, one character per byte. */
 function fieldText(bytes: Uint8Array, at: number, size: number): string {
   let text = "";
@@ -124,8 +139,7 @@ export function decodeDhcp(bytes: Uint8Array): DecodeResult {
   if (bytes.length < OPTIONS_AT) return { ok: false, reason: "too-short", offset: bytes.length };
   if (bytes[0] !== BOOTREQUEST && bytes[0] !== BOOTREPLY) return { ok: false, reason: "bad-op", offset: 0 };
   if (bytes[2]! > CHADDR_BYTES) return { ok: false, reason: "bad-hlen", offset: 2 };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(COOKIE_AT) !== DHCP_MAGIC_COOKIE) return { ok: false, reason: "bad-magic-cookie", offset: COOKIE_AT };
+  if (readUint32(bytes, COOKIE_AT) !== DHCP_MAGIC_COOKIE) return { ok: false, reason: "bad-magic-cookie", offset: COOKIE_AT };
 
   const instances: Instance[] = [];
   const main = readArea(bytes, OPTIONS_AT, bytes.length, true, instances);
@@ -178,9 +192,9 @@ export function decodeDhcp(bytes: Uint8Array): DecodeResult {
       htype: bytes[1]!,
       hlen: bytes[2]!,
       hops: bytes[3]!,
-      xid: view.getUint32(4),
-      secs: view.getUint16(8),
-      flags: view.getUint16(10),
+      xid: readUint32(bytes, 4),
+      secs: (bytes[8]! << 8) | bytes[9]!,
+      flags: (bytes[10]! << 8) | bytes[11]!,
       ciaddr: ipv4Text(bytes, 12),
       yiaddr: ipv4Text(bytes, 16),
       siaddr: ipv4Text(bytes, 20),
@@ -210,6 +224,12 @@ const optionBytes = (value: Uint8Array) => value.length + 2 * Math.max(1, Math.c
 
 /** Writes [code][len][chunk] for every chunk of the value at `at` in `out`; returns the offset after it. */
 function writeOption(out: Uint8Array, at: number, code: number, value: Uint8Array): number {
+  if (value.length <= MAX_OPTION_CHUNK) {
+    out[at] = code;
+    out[at + 1] = value.length;
+    out.set(value, at + 2);
+    return at + 2 + value.length;
+  }
   let from = 0;
   do {
     const chunk = Math.min(MAX_OPTION_CHUNK, value.length - from);
@@ -259,14 +279,13 @@ export function encodeDhcp(message: DhcpMessage, maxBytes = MIN_MAX_MESSAGE_BYTE
   for (let i = 0; i < values.length; i++) at = writeOption(bytes, at, codes[i]!, values[i]!);
   bytes[at] = DhcpOption.End;
 
-  const view = new DataView(bytes.buffer);
   bytes[0] = checkUint(message.op, 8, "op");
   bytes[1] = checkUint(message.htype, 8, "htype");
   bytes[2] = checkUint(message.hlen, 8, "hlen");
   bytes[3] = checkUint(message.hops, 8, "hops");
-  view.setUint32(4, checkUint(message.xid, 32, "xid"));
-  view.setUint16(8, checkUint(message.secs, 16, "secs"));
-  view.setUint16(10, checkUint(message.flags, 16, "flags"));
+  writeUint32(bytes, 4, checkUint(message.xid, 32, "xid"));
+  writeUint16(bytes, 8, checkUint(message.secs, 16, "secs"));
+  writeUint16(bytes, 10, checkUint(message.flags, 16, "flags"));
   bytes.set(ipv4Bytes(message.ciaddr, "ciaddr"), 12);
   bytes.set(ipv4Bytes(message.yiaddr, "yiaddr"), 16);
   bytes.set(ipv4Bytes(message.siaddr, "siaddr"), 20);
@@ -275,7 +294,7 @@ export function encodeDhcp(message: DhcpMessage, maxBytes = MIN_MAX_MESSAGE_BYTE
   bytes.set(message.chaddr, CHADDR_AT);
   bytes.set(fixedText(message.sname, SNAME_BYTES, "sname"), SNAME_AT);
   bytes.set(fixedText(message.file, FILE_BYTES, "file"), FILE_AT);
-  view.setUint32(COOKIE_AT, DHCP_MAGIC_COOKIE);
+  writeUint32(bytes, COOKIE_AT, DHCP_MAGIC_COOKIE);
   return bytes;
 }
 
@@ -286,10 +305,13 @@ function fixedText(text: string, size: number, what: string): Uint8Array {
   return bytes;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** The client's hardware address as aa:bb:cc:dd:ee:ff when htype=1/hlen=6, else null. */
 export function macOf(message: DhcpMessage): string | null {
   if (message.htype !== HTYPE_ETHERNET || message.hlen !== 6 || message.chaddr.length < 6) return null;
-  return Array.from(message.chaddr.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":");
+  const c = message.chaddr;
+  return `${HEX_BYTE[c[0]!]}:${HEX_BYTE[c[1]!]}:${HEX_BYTE[c[2]!]}:${HEX_BYTE[c[3]!]}:${HEX_BYTE[c[4]!]}:${HEX_BYTE[c[5]!]}`;
 }
 
 /** One readable line per field and option (for fixtures' .txt decodes and debug logs). */

@@ -5,10 +5,20 @@ const QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 /** The address as written when it is a valid dotted quad without leading zeros, else null. */
 export const parseIpv4 = (raw: string): string | null => (QUAD.test(raw.trim()) ? raw.trim() : null);
 
-/** The address as an unsigned 32-bit number; the input must be a valid dotted quad. */
+/** The address as an unsigned 32-bit number; the input must be a valid dotted quad. A scan: DHCP calls it per packet. */
 export function ipv4ToNumber(ip: string): number {
-  const [a, b, c, d] = ip.split(".").map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = (n << 8) | octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + (c - 48);
+    }
+  }
+  return ((n << 8) | octet) >>> 0;
 }
 
 export function numberToIpv4(n: number): string {
