@@ -21,13 +21,14 @@ export interface EventRetention {
 export class EventBus {
   private readonly listeners = new Set<EventListener>();
   // A prepared statement, not a drizzle query: building the query per event cost ~40 µs, a lease storm's largest item.
-  private readonly insert: Statement<{ id: number }, [number, string, string, string]>;
+  private readonly insert: Statement<unknown, [number, string, string, string]>;
 
   constructor(
     private readonly store: Pick<Store, "db" | "sqlite">,
     private readonly now: () => number = Date.now,
   ) {
-    this.insert = store.sqlite.prepare("INSERT INTO events (at, type, subject, data) VALUES (?, ?, ?, ?) RETURNING id");
+    // run() and its rowid, not RETURNING: a third cheaper per event, and a storm records one per lease.
+    this.insert = store.sqlite.prepare("INSERT INTO events (at, type, subject, data) VALUES (?, ?, ?, ?)");
   }
 
   private get db(): Db {
@@ -47,8 +48,8 @@ export class EventBus {
    */
   record(type: string, subject: string, data: Record<string, unknown> = {}): AppEvent {
     const at = this.now();
-    const row = this.insert.get(at, type, subject, JSON.stringify(data))!;
-    return { id: row.id, at, type, subject, data };
+    const id = Number(this.insert.run(at, type, subject, JSON.stringify(data)).lastInsertRowid);
+    return { id, at, type, subject, data };
   }
 
   deliver(event: AppEvent): void {
