@@ -42,7 +42,7 @@ export async function startDhcp({ settings, leases, reservations, boot, log }: D
     boot,
     log,
     // A lease that commits after stop() has nobody to tell: the client will ask again and get it from its record.
-    send: (bytes, to, via) => void (stopped ? undefined : sockets[via]?.send(bytes, to.port, to.address)),
+    send: (bytes, to, via) => !stopped && sockets[via]?.send(bytes, to.port, to.address) === true,
   });
   sockets.dhcp = await openDeviceSocket(settings.device, DHCP_PORT, (bytes, address, port) => server.handle(bytes, { address, port }));
   try {

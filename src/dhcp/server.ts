@@ -40,7 +40,8 @@ export interface DhcpStats {
 
 /** Which socket a reply leaves from: the one its request came in on (67, or 4011 for PXE boot server requests). */
 export type Via = "dhcp" | "pxe";
-export type Send = (bytes: Uint8Array, to: Destination, via: Via) => void;
+/** False when the datagram could not be handed to the kernel. */
+export type Send = (bytes: Uint8Array, to: Destination, via: Via) => boolean;
 
 export interface DhcpServerDeps {
   settings: DhcpSettings;
@@ -209,8 +210,8 @@ export class DhcpServer {
       bump(this.stats.dropped, "reply-too-large");
       return;
     }
-    this.deps.send(bytes, to, via);
-    bump(this.stats.sent, MESSAGE_NAMES[reply.options.messageType!] ?? "unknown");
+    if (this.deps.send(bytes, to, via)) bump(this.stats.sent, MESSAGE_NAMES[reply.options.messageType!] ?? "unknown");
+    else bump(this.stats.dropped, "send-failed");
   }
 
   private persist(lease: Lease, change: LeaseChange): void {

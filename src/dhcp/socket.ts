@@ -9,20 +9,24 @@ import { AppError } from "../lib/errors.ts";
 
 // <asm-generic/socket.h>
 const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
+const SO_SNDBUFFORCE = 32;
 const SO_BINDTODEVICE = 25;
 const SO_RCVBUFFORCE = 33;
 const IFNAMSIZ = 16;
 /**
- * A boot storm arrives in bursts while the loop is busy (a commit, a collection); the kernel's default 208 KiB queue
- * holds a few hundred requests and drops the rest. 4 MiB holds several seconds of a 10k/s storm.
+ * A boot storm arrives in bursts while the loop is busy (a commit, a collection), and replies leave in bursts after a
+ * commit; the kernel's default 208 KiB queues hold a few hundred packets and drop the rest. 4 MiB holds several
+ * seconds of a 10k/s storm either way.
  */
-const RECEIVE_BUFFER_BYTES = 4 << 20;
+const BUFFER_BYTES = 4 << 20;
 
 export type PacketHandler = (bytes: Uint8Array, address: string, port: number) => void;
 
 export interface DeviceSocket {
   readonly port: number;
+  /** False when the kernel would not take the datagram (its send queue is full). */
   send(bytes: Uint8Array, port: number, address: string): boolean;
   close(): void;
 }
@@ -57,11 +61,12 @@ function descriptorOf(inode: string): number | null {
   return null;
 }
 
-/** SO_RCVBUFFORCE passes net.core.rmem_max as root; otherwise SO_RCVBUF gets what rmem_max allows. */
-function enlargeReceiveBuffer(fd: number): void {
+/** The FORCE options pass net.core.[rw]mem_max as root; otherwise the plain ones get what those allow. */
+function enlargeBuffers(fd: number): void {
   libc ??= openLibc();
-  const size = new Int32Array([RECEIVE_BUFFER_BYTES]);
+  const size = new Int32Array([BUFFER_BYTES]);
   if (libc.symbols.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, ptr(size), 4) !== 0) libc.symbols.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, ptr(size), 4);
+  if (libc.symbols.setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, ptr(size), 4) !== 0) libc.symbols.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, ptr(size), 4);
 }
 
 function bindToDevice(fd: number, device: string): string {
@@ -107,7 +112,7 @@ export async function openDeviceSocket(device: string, port: number, onPacket: P
       detail: `cannot bind UDP port ${port} to interface ${device}: ${problem}; goosed refuses to answer DHCP on every network. Check that ${device} exists (ip link) and that goosed runs as root`,
     });
   }
-  enlargeReceiveBuffer(fd!);
+  enlargeBuffers(fd!);
   socket.setBroadcast(true);
   return {
     port: socket.port,

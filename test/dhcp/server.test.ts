@@ -66,6 +66,7 @@ function harness(mode: "full" | "proxy", options: { failSaves?: boolean; known?:
       const decoded = decodeDhcp(bytes);
       if (!decoded.ok) throw new Error(`server sent an undecodable reply: ${decoded.reason}`);
       sent.push({ message: decoded.value, to, via });
+      return true;
     },
     now: () => NOW,
   });
