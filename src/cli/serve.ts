@@ -40,7 +40,10 @@ export function registerServe(cli: CAC, deps: ServeDeps, env: Record<string, str
       process.on("SIGTERM", onSignal);
       process.on("SIGINT", onSignal);
     });
-    const appliance = await deps.serve(loaded, log);
+    // Settings that only the running system can judge (dhcp.interface's address) are checked at start, same report.
+    const appliance = await deps.serve(loaded, log).catch((err) => {
+      throw err instanceof ConfigError ? new UsageError(err.message, "serve") : err;
+    });
     log.info("signal received", { component: "main", signal: await signalled });
     await appliance.stop();
   });
