@@ -1,8 +1,8 @@
 // Wiring for what firmware talks to before HTTP: DHCP (full or proxy) and TFTP, filled from core and the loaders,
 // with their metrics, events and readiness. Like main.ts it holds no protocol logic.
-import { mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { builtInLoaders, loadersDir } from "./boot/loaders.ts";
+import { builtInLoaders, type LoaderName, loadersDir } from "./boot/loaders.ts";
 import type { Config } from "./config/index.ts";
 import type { Core, Readiness } from "./core/index.ts";
 import { chooseBootFile, type RunningDhcp, resolveDhcpSettings, startDhcp } from "./dhcp/index.ts";
@@ -100,7 +100,8 @@ export async function createNetworkBoot({ config, core, log, metrics, readiness 
           scriptUrl: `${publicUrl}/boot/boot.ipxe?mac=\${mac}&arch=\${buildarch}`,
           loaderBaseUrl: `${publicUrl}/boot/loaders`,
           uefiLoader: config.dhcp.uefiLoader,
-          available: new Set([...builtIn.keys(), ...readdirSync(overrides)]) as ReadonlySet<string>,
+          // Asked per PXE client, so loaders a bundle drops into <data>/loaders count without a restart.
+          available: { has: (name: string) => builtIn.has(name as LoaderName) || existsSync(join(overrides, name)) },
         };
         dhcp = await startDhcp({
           settings,

@@ -18,8 +18,8 @@ export interface BootFileSettings {
   /** `<appliance>/boot/loaders`, for UEFI HTTP boot. */
   loaderBaseUrl: string;
   uefiLoader: "ipxe.efi" | "snponly.efi";
-  /** Loader names goosed can serve right now (built in, or brought by a bundle). */
-  available: ReadonlySet<string>;
+  /** Whether goosed can serve a loader of that name right now (built in, or brought by a bundle). */
+  available: { has(name: string): boolean };
 }
 
 const ARM64_LOADERS: Record<string, string> = { "ipxe.efi": "ipxe-arm64.efi", "snponly.efi": "snponly-arm64.efi" };
