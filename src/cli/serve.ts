@@ -18,7 +18,8 @@ export function registerServe(cli: CAC, deps: ServeDeps, env: Record<string, str
     .command("serve", "Run the appliance: API, jobs and (once configured) DHCP and TFTP")
     .option("--config <file>", "YAML configuration file (default /etc/goosed/goosed.yaml when present)");
   for (const leaf of settingLeaves()) {
-    command.option(`--${flagName(leaf.path)} <value>`, `${leaf.path.join(".")}: ${describeSetting(leaf.schema)}`);
+    const what = leaf.schema.description ? ` (${leaf.schema.description})` : "";
+    command.option(`--${flagName(leaf.path)} <value>`, `${leaf.path.join(".")}: ${describeSetting(leaf.schema)}${what}`);
   }
   command.action(async (options: Record<string, unknown>) => {
     let loaded: LoadedConfig;

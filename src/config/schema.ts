@@ -60,16 +60,16 @@ export const ConfigSchema = Type.Object(
       // off: plugging goosed into a network never hands out addresses there until an operator says which one to serve.
       mode: Type.Union([Type.Literal("off"), Type.Literal("full"), Type.Literal("proxy")], {
         default: "off",
-        description: "off; full (addresses and boot information); proxy (boot information beside the lab's DHCP server)",
+        description: "full: addresses and boot information; proxy: boot information only, beside the lab's DHCP server",
       }),
       interface: Type.String({ default: "", description: "network interface to serve, e.g. eth1; required unless mode is off" }),
-      range: Type.String({ default: "", description: "address pool on the interface's subnet, e.g. 10.0.0.100-10.0.0.199 (full mode)" }),
-      router: Type.String({ default: "", description: "default gateway handed out (option 3); empty: none" }),
-      dns: Type.Array(Type.String(), { default: [], description: "DNS servers handed out (option 6), comma-separated" }),
-      domain: Type.String({ default: "", description: "domain name handed out (option 15)" }),
-      ntp: Type.Array(Type.String(), { default: [], description: "NTP servers handed out (option 42), comma-separated" }),
+      range: Type.String({ default: "", description: "full mode's pool on the interface's subnet, e.g. 10.0.0.100-10.0.0.199" }),
+      router: Type.String({ default: "", description: "default gateway handed out, option 3; empty: none" }),
+      dns: Type.Array(Type.String(), { default: [], description: "DNS servers handed out, option 6" }),
+      domain: Type.String({ default: "", description: "domain name handed out, option 15" }),
+      ntp: Type.Array(Type.String(), { default: [], description: "NTP servers handed out, option 42" }),
       // An hour: long enough that a boot storm's renewals stay light, short enough that a re-cabled lab recovers soon.
-      leaseSeconds: Type.Integer({ minimum: 10, maximum: 31_536_000, default: 3600, description: "lease time (option 51)" }),
+      leaseSeconds: Type.Integer({ minimum: 10, maximum: 31_536_000, default: 3600, description: "lease time, option 51" }),
       relays: Type.Array(
         Type.Object(
           {
@@ -83,7 +83,7 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false },
         ),
-        { default: [], description: "subnets reached through DHCP relays (giaddr), as JSON" },
+        { default: [], description: "subnets reached through DHCP relays (giaddr)" },
       ),
       // ipxe.efi carries iPXE's own NIC drivers and boots most machines fastest; snponly.efi drives the NIC through the
       // firmware, for the NICs iPXE has no driver for.
