@@ -42,7 +42,7 @@ export async function createNetworkBoot({ config, core, log, metrics, readiness 
   if (builtIn.size === 0) {
     log.warn("no built-in iPXE loaders; PXE clients get no loader until a bundle brings them", {
       component: "boot",
-      hint: "run npm run build on a machine with Debian's ipxe package, or put undionly.kpxe and ipxe.efi in " + overrides,
+      hint: `install Debian's ipxe package and run scripts/fetch-loaders.sh (or rebuild the binary), or put undionly.kpxe and ipxe.efi in ${overrides}`,
     });
   }
 
