@@ -71,8 +71,8 @@ interface Fetch {
   bytes: Uint8Array | null;
 }
 
-async function fetchWith(tool: "tftp-hpa" | "atftp", remote: string, options: { blksize?: number; windowsize?: number } = {}): Promise<Fetch> {
-  const local = join(dir, "out", `${tool}-${remote.replace(/\W/g, "_")}-${options.blksize ?? 0}-${options.windowsize ?? 0}`);
+async function fetchWith(tool: "tftp-hpa" | "atftp", remote: string, options: { blksize?: number; windowsize?: number; copy?: number } = {}): Promise<Fetch> {
+  const local = join(dir, "out", `${tool}-${remote.replace(/\W/g, "_")}-${options.blksize ?? 0}-${options.windowsize ?? 0}-${options.copy ?? 0}`);
   rmSync(local, { force: true });
   const argv =
     tool === "tftp-hpa"
@@ -105,6 +105,19 @@ function expectIntact(result: Fetch, file: string): void {
   if (got.code !== 0 || got.sha256 !== expected[file]) console.error(`client output:\n${result.output.slice(-4000)}`);
   expect(got).toEqual({ code: 0, sha256: expected[file]! });
 }
+
+describe("many machines at once", () => {
+  test("24 clients fetching at the same time each get the whole file, each from its own transfer", async () => {
+    const before = server.stats.transfersCompleted;
+    const runs = Array.from({ length: 24 }, (_, i) =>
+      i % 2 === 0
+        ? fetchWith("tftp-hpa", "1m.bin", { copy: i })
+        : fetchWith("atftp", "1m.bin", { copy: i, blksize: i % 4 === 1 ? 1468 : undefined, windowsize: i % 8 === 3 ? 16 : undefined }),
+    );
+    for (const result of await Promise.all(runs)) expectIntact(result, "1m.bin");
+    expect(server.stats.transfersCompleted - before).toBe(24);
+  }, 180_000);
+});
 
 describe("whole files arrive intact", () => {
   test.each<[string, "tftp-hpa" | "atftp", string, { blksize?: number; windowsize?: number }]>([
