@@ -1,7 +1,13 @@
-// Seeded mutation fuzz of the DHCP codec over the golden captures: decode never throws; what decodes re-encodes.
+// Seeded mutation fuzz over the golden captures: decode never throws and what decodes re-encodes; the server answers
+// or drops every mutation, in full and proxy mode, without throwing or logging an internal error.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { chooseBootFile } from "../../src/dhcp/boot-file.ts";
 import { decodeDhcp, encodeDhcp } from "../../src/dhcp/codec.ts";
+import { LeasePool } from "../../src/dhcp/lease-pool.ts";
+import { DhcpServer } from "../../src/dhcp/server.ts";
+import { ipv4ToNumber, networkOf } from "../../src/lib/ipv4.ts";
+import { createLogger } from "../../src/lib/logger.ts";
 import { seededRandom } from "../support/seeded-random.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/dhcp");
@@ -106,4 +112,42 @@ test(`decode never throws on ${MUTATIONS} mutations of the goldens; whatever dec
   // Both paths must be exercised, or the mutations are not reaching the options.
   expect(counts.ok).toBeGreaterThan(MUTATIONS / 10);
   expect(counts.failed).toBeGreaterThan(MUTATIONS / 10);
+});
+
+test(`the server answers or drops ${MUTATIONS} mutated packets, full and proxy, without throwing or an internal error`, async () => {
+  const goldens = await Promise.all(
+    [...new Bun.Glob("*.bin").scanSync(FIXTURES)].sort().map(async (name) => new Uint8Array(await Bun.file(join(FIXTURES, name)).arrayBuffer())),
+  );
+  const seed = Number(process.env.DHCP_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+  console.log(`dhcp server fuzz seed ${seed} (rerun with DHCP_FUZZ_SEED=${seed})`);
+  const next = seededRandom(seed);
+  const network = networkOf("10.9.0.1", 24);
+  const subnet = { network, rangeStart: ipv4ToNumber("10.9.0.100"), rangeEnd: ipv4ToNumber("10.9.0.120"), leaseSeconds: 600, options: { router: null, dns: [], domain: null, ntp: [] }, local: true };
+  const boot = { scriptUrl: "http://10.9.0.1/boot/boot.ipxe", loaderBaseUrl: "http://10.9.0.1/boot/loaders", uefiLoader: "ipxe.efi" as const, available: new Set(["undionly.kpxe", "ipxe.efi"]) };
+  const errors: string[] = [];
+  let replies = 0;
+  const servers = (["full", "proxy"] as const).map((mode) => {
+    const settings = { mode, device: "fuzz0", serverIp: "10.9.0.1", network, subnets: mode === "full" ? [subnet] : [] };
+    return new DhcpServer({
+      settings,
+      pool: mode === "full" ? new LeasePool(settings.subnets, { byMac: () => null, ownerOf: () => null }, []) : null,
+      leases: { save: async () => {} },
+      boot: (options) => chooseBootFile(options, boot),
+      log: createLogger({ level: "error", format: "json", write: (line) => void errors.push(line) }),
+      send: (bytes) => {
+        if (!decodeDhcp(bytes).ok) errors.push(`sent an undecodable reply: ${Buffer.from(bytes).toString("hex")}`);
+        replies++;
+        return true;
+      },
+    });
+  });
+  for (let i = 0; i < MUTATIONS; i++) {
+    const bytes = mutate(goldens[Math.floor(next() * goldens.length)]!, next);
+    for (const server of servers) server.handle(bytes, { address: "10.9.0.50", port: 68 }, next() < 0.2);
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(errors).toEqual([]);
+  // Most mutations still parse: the run exercised the answering paths, not only the drops.
+  expect(replies).toBeGreaterThan(MUTATIONS / 10);
+  for (const server of servers) expect(server.stats.dropped.get("internal-error")).toBeUndefined();
 });
