@@ -1,5 +1,10 @@
 // SigV4 verification: AWS's published S3 examples, requests captured from awscli, malformed inputs and tampering.
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireTool } from "../support/tools.ts";
 import { createChunkedDecoder } from "../../src/objects/sigv4-chunked.ts";
 import { type SigV4Options, type SigV4Request, verifySigV4 } from "../../src/objects/sigv4.ts";
 
@@ -118,6 +123,163 @@ describe("AWS's published examples", () => {
       expect(decoder.end()).toEqual({ ok: true, decodedBytes: 66560 });
       expect(out.length).toBe(66560);
       expect(out.every((byte) => byte === 0x61)).toBe(true);
+    }
+  });
+});
+
+/** What the capture server saw, in the shape the verifier takes. */
+interface Captured {
+  request: SigV4Request;
+  body: Uint8Array;
+}
+
+/** The raw path and query of a request, percent-encoding intact (new URL() would re-encode them). */
+function requestOf(req: Request): SigV4Request {
+  const target = req.url.slice(req.url.indexOf("/", req.url.indexOf("//") + 2));
+  const q = target.indexOf("?");
+  return {
+    method: req.method,
+    path: q < 0 ? target : target.slice(0, q),
+    query: q < 0 ? "" : target.slice(q + 1),
+    headers: Object.fromEntries(req.headers),
+  };
+}
+
+const sha256Hex = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
+const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+describe("requests from awscli", () => {
+  const KEY = "GOOSEDSIGV4TESTKEY01";
+  const SECRET = "goosed/sigv4+test=secret";
+  const options = (nowMs = Date.now()): SigV4Options => ({ region: "us-east-1", nowMs, lookupSecret: (id) => (id === KEY ? SECRET : null) });
+  // Debian's awscli lives in /usr/bin; a pyenv or pip `aws` earlier in PATH would be some other version.
+  const awsPath = Bun.which("aws", { PATH: "/usr/bin" }) ?? requireTool("aws", "awscli");
+  const captured: Captured[] = [];
+  const home = mkdtempSync(join(tmpdir(), "goosed-sigv4-"));
+  let server: ReturnType<typeof Bun.serve>;
+
+  beforeAll(() => {
+    server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const request = requestOf(req);
+        captured.push({ request, body: new Uint8Array(await req.arrayBuffer()) });
+        // Just enough S3 for awscli to call the command a success.
+        if (request.method === "GET" && request.path === "/") {
+          return new Response(`<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner><ID>goosed</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
+        }
+        if (request.method === "GET") {
+          return new Response(`<ListBucketResult xmlns="${S3_XMLNS}"><Name>b1</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`);
+        }
+        return new Response(null, { headers: { etag: '"0"' } });
+      },
+    });
+  });
+  afterAll(() => {
+    server.stop(true);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Runs awscli against the capture server only; returns its stdout and the one request it made. */
+  async function aws(...args: string[]): Promise<{ stdout: string; sent: Captured | undefined }> {
+    const before = captured.length;
+    const child = Bun.spawn([awsPath, "--endpoint-url", `http://127.0.0.1:${server.port}`, ...args], {
+      env: {
+        PATH: "/usr/bin:/bin",
+        HOME: home,
+        AWS_ACCESS_KEY_ID: KEY,
+        AWS_SECRET_ACCESS_KEY: SECRET,
+        AWS_DEFAULT_REGION: "us-east-1",
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_CONFIG_FILE: join(home, "config"),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, "credentials"),
+        AWS_PAGER: "",
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    });
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    if (exitCode !== 0) throw new Error(`aws ${args.join(" ")} exited ${exitCode}: ${stderr}`);
+    expect(captured.length - before).toBeLessThanOrEqual(1);
+    return { stdout, sent: captured[before] };
+  }
+
+  const sent = (result: { sent: Captured | undefined }): Captured => {
+    if (!result.sent) throw new Error("awscli sent nothing");
+    return result.sent;
+  };
+
+  test("s3api list-buckets: a bodiless GET of /", async () => {
+    const { request } = sent(await aws("s3api", "list-buckets"));
+    const value = verified(request, options());
+    expect({ accessKeyId: value.accessKeyId, mode: value.mode, payloadHash: value.payloadHash }).toEqual({ accessKeyId: KEY, mode: "header", payloadHash: EMPTY_SHA256 });
+    expect(verifySigV4({ ...request, headers: { ...request.headers, host: "127.0.0.1:1" } }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
+    expect(verifySigV4(request, { ...options(), lookupSecret: () => null })).toMatchObject({ ok: false, code: "InvalidAccessKeyId", reason: "unknown-access-key" });
+    expect(verifySigV4(request, { ...options(), lookupSecret: () => "another secret" })).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
+  });
+
+  test("s3api put-object: a signed payload, a key that needs encoding, metadata headers", async () => {
+    const file = join(home, "object.txt");
+    writeFileSync(file, "goosed sigv4 ".repeat(100));
+    const { request, body } = sent(await aws("s3api", "put-object", "--bucket", "b1", "--key", "dir/my file+(1)~ü.txt", "--metadata", "owner=ops  team", "--body", file));
+    expect(request.path).toBe("/b1/dir/my%20file%2B%281%29~%C3%BC.txt");
+    const value = verified(request, options());
+    // The API layer's half of the bargain: the body must hash to what was signed.
+    expect(value.payloadHash).toBe(sha256Hex(body));
+    const tampered: Record<string, SigV4Request> = {
+      "path": { ...request, path: "/b1/dir/my%20file%2B%281%29~%C3%BC.txT" },
+      "metadata value": { ...request, headers: { ...request.headers, "x-amz-meta-owner": "mallory" } },
+      "body hash": { ...request, headers: { ...request.headers, "x-amz-content-sha256": sha256Hex("something else") } },
+      "method": { ...request, method: "POST" },
+    };
+    for (const [what, changed] of Object.entries(tampered)) {
+      expect({ what, result: verifySigV4(changed, options()) }).toMatchObject({ what, result: { ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" } });
+    }
+  });
+
+  test("s3api list-objects-v2: a query with spaces, slashes and UTF-8 to canonicalise", async () => {
+    const { request } = sent(await aws("s3api", "list-objects-v2", "--bucket", "b1", "--prefix", "boot images/ü+x=1&y", "--delimiter", "/", "--max-keys", "7"));
+    expect(request.query).toContain("prefix=");
+    verified(request, options());
+    const query = request.query.replace("max-keys=7", "max-keys=8");
+    expect(verifySigV4({ ...request, query }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" });
+  });
+
+  test("s3api upload-part: partNumber and an uploadId full of reserved characters", async () => {
+    const file = join(home, "part.bin");
+    writeFileSync(file, new Uint8Array(4096).fill(7));
+    const { request, body } = sent(await aws("s3api", "upload-part", "--bucket", "b1", "--key", "big.iso", "--part-number", "3", "--upload-id", "a/b+c=d e", "--body", file));
+    const value = verified(request, options());
+    expect(value.payloadHash).toBe(sha256Hex(body));
+    const query = request.query.replace("partNumber=3", "partNumber=4");
+    expect(verifySigV4({ ...request, query }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
+  });
+
+  test("s3 presign: the printed URL verifies until it expires; any change to it does not", async () => {
+    const before = Date.now();
+    const { stdout } = await aws("s3", "presign", "s3://b1/boot/vmlinuz 6.1", "--expires-in", "600");
+    const url = stdout.trim();
+    const origin = `http://127.0.0.1:${server.port}`;
+    expect(url.startsWith(`${origin}/b1/boot/vmlinuz%206.1?`)).toBe(true);
+    const target = url.slice(origin.length);
+    const [path = "", query = ""] = target.split("?");
+    const request: SigV4Request = { method: "GET", path, query, headers: { host: `127.0.0.1:${server.port}`, "user-agent": "curl/8" } };
+    const value = verified(request, options());
+    expect({ mode: value.mode, payloadHash: value.payloadHash, accessKeyId: value.accessKeyId }).toEqual({ mode: "presigned", payloadHash: "UNSIGNED-PAYLOAD", accessKeyId: KEY });
+
+    expect(verifySigV4(request, options(before + 601_000 + 1000))).toMatchObject({ ok: false, code: "AccessDenied", reason: "presigned-expired" });
+    const tampered: Record<string, SigV4Request> = {
+      "a longer expiry": { ...request, query: query.replace("X-Amz-Expires=600", "X-Amz-Expires=6000") },
+      "another object": { ...request, path: path.replace("vmlinuz", "initrd") },
+      "another method": { ...request, method: "PUT" },
+      "another host": { ...request, headers: { host: "10.0.0.1" } },
+      "an extra parameter": { ...request, query: `${query}&versionId=1` },
+      "a flipped signature digit": { ...request, query: query.replace(/X-Amz-Signature=(.)/, (_, c: string) => `X-Amz-Signature=${c === "0" ? "1" : "0"}`) },
+    };
+    for (const [what, changed] of Object.entries(tampered)) {
+      expect({ what, result: verifySigV4(changed, options()) }).toMatchObject({ what, result: { ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" } });
     }
   });
 });
