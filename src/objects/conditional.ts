@@ -1,5 +1,6 @@
 // Conditional requests on an object: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since and If-Range
 // (RFC 9110 §13), their precedence, and the validators (ETag, HTTP-date) they compare against. Pure.
+import { type ByteRange, parseRange } from "./http-range.ts";
 
 /** The representation's validators: its ETag as sent, and its modification time in ms (null when unknown). */
 export interface Validators {
@@ -52,6 +53,24 @@ export function evaluatePreconditions(method: string, given: Conditions, current
     if (!ifRangeHolds(given.ifRange, current, modifiedSec, nowMs)) return "ignore-range";
   }
   return "proceed";
+}
+
+/** The status of the answer to a GET or HEAD of an object, with the ranges a 206 sends. */
+export type ReadPlan = { status: 200 | 304 | 412 | 416 } | { status: 206; ranges: ByteRange[] };
+
+/**
+ * What a GET or HEAD of a `sizeBytes` object gets: preconditions first (§13.2.2), then its Range, which is defined
+ * for GET only (§14.2; nginx answers HEAD with a 206 too, goosed sends HEAD the 200's header fields).
+ */
+export function planRead(method: "GET" | "HEAD", given: Conditions, current: Validators, sizeBytes: number, nowMs: number): ReadPlan {
+  const precondition = evaluatePreconditions(method, given, current, nowMs);
+  if (precondition === "not-modified") return { status: 304 };
+  if (precondition === "precondition-failed") return { status: 412 };
+  if (method !== "GET" || precondition === "ignore-range") return { status: 200 };
+  const decision = parseRange(given.range, sizeBytes);
+  if (decision.kind === "whole") return { status: 200 };
+  if (decision.kind === "unsatisfiable") return { status: 416 };
+  return { status: 206, ranges: decision.ranges };
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   matchesAny,
   type Precondition,
   parseHttpDate,
+  planRead,
+  type ReadPlan,
 } from "../../src/objects/conditional.ts";
 
 const SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -90,6 +92,25 @@ describe("evaluatePreconditions", () => {
     ["If-Range a date", { range: "bytes=0-9", ifRange: AT }, "ignore-range"],
   ])("without a modification time, %s is ignored", (_name, given, expected) => {
     expect(evaluatePreconditions("GET", { ...none, ...given }, { etag: ETAG, lastModifiedMs: null }, NOW_MS)).toBe(expected);
+  });
+});
+
+describe("planRead", () => {
+  test.each<[string, "GET" | "HEAD", Partial<Conditions>, ReadPlan]>([
+    ["plain GET", "GET", {}, { status: 200 }],
+    ["GET of a range", "GET", { range: "bytes=0-9" }, { status: 206, ranges: [{ start: 0, end: 9 }] }],
+    ["GET of two ranges", "GET", { range: "bytes=0-9,-10" }, { status: 206, ranges: [{ start: 0, end: 9 }, { start: 990, end: 999 }] }],
+    ["GET past the end", "GET", { range: "bytes=1000-" }, { status: 416 }],
+    ["GET with an invalid Range", "GET", { range: "bytes=9-0" }, { status: 200 }],
+    ["HEAD ignores Range (§14.2)", "HEAD", { range: "bytes=0-9" }, { status: 200 }],
+    ["HEAD past the end is still a 200", "HEAD", { range: "bytes=1000-" }, { status: 200 }],
+    ["If-Range failing sends it whole", "GET", { range: "bytes=0-9", ifRange: OTHER }, { status: 200 }],
+    ["If-Range failing beats a 416", "GET", { range: "bytes=1000-", ifRange: OTHER }, { status: 200 }],
+    ["a 304 beats the Range", "GET", { range: "bytes=0-9", ifNoneMatch: ETAG }, { status: 304 }],
+    ["a 412 beats the Range", "GET", { range: "bytes=0-9", ifMatch: OTHER }, { status: 412 }],
+    ["a 304 on HEAD", "HEAD", { ifModifiedSince: AT }, { status: 304 }],
+  ])("%s", (_name, method, given, expected) => {
+    expect(planRead(method, { ...none, ...given }, current, 1000, NOW_MS)).toEqual(expected);
   });
 });
 
