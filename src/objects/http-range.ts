@@ -43,6 +43,8 @@ export const MAX_RANGES = 16;
 // ranges-specifier = range-unit "=" range-set; range-set = 1#range-spec (RFC 9110 §14.1.1).
 // int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length; all DIGITs.
 const SPEC = /^(?:(\d+)-(\d*)|-(\d+))$/;
+// OWS = *( SP / HTAB ) (§5.6.3), around each list element.
+const OWS = /^[ \t]+|[ \t]+$/g;
 
 /**
  * What to send for a GET of a representation of `sizeBytes` bytes given its Range header (null when absent).
@@ -63,7 +65,7 @@ export function parseRange(header: string | null, sizeBytes: number): RangeDecis
   let specs = 0;
   // The #list rule (§5.6.1.2): elements separated by commas with optional whitespace; empty ones are ignored.
   for (const element of header.slice(eq + 1).split(",")) {
-    const spec = element.trim();
+    const spec = element.replace(OWS, "");
     if (spec === "") continue;
     const m = SPEC.exec(spec);
     if (!m) return { kind: "whole", reason: "invalid" };
