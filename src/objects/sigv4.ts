@@ -315,7 +315,7 @@ function checkSignature(
  *   <SignedHeaders>\n           "host;range;x-amz-date"
  *   <HashedPayload>             the x-amz-content-sha256 value, or UNSIGNED-PAYLOAD for presigned URLs
  */
-export function buildCanonicalRequest(request: SigV4Request, query: QueryParam[], signedHeaders: string[], payloadHash: string, presigned: boolean): string {
+function buildCanonicalRequest(request: SigV4Request, query: QueryParam[], signedHeaders: string[], payloadHash: string, presigned: boolean): string {
   const pairs = query
     // The signature cannot sign itself (sigv4-query-string-auth.html).
     .filter((p) => !(presigned && p.name === "X-Amz-Signature"))
@@ -327,7 +327,7 @@ export function buildCanonicalRequest(request: SigV4Request, query: QueryParam[]
 }
 
 /** kDate = HMAC("AWS4" + secret, date), kRegion, kService, kSigning = HMAC(kService, "aws4_request"). */
-export function deriveSigningKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
+function deriveSigningKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
   const kDate = hmac(`AWS4${secret}`, scopeDate);
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
@@ -346,7 +346,7 @@ export function signaturesEqual(a: string, b: string): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Query strings: decoded to bytes, re-encoded the AWS way
 
-export interface QueryParam {
+interface QueryParam {
   name: string;
   value: string;
   encodedName: string;
@@ -357,7 +357,7 @@ export interface QueryParam {
  * "a=1&b" → params, or null when a "%" is not followed by two hex digits. "+" reads as a space, as S3's form
  * decoding does, so it signs as "%20". Bytes that are not UTF-8 survive into the canonical form unchanged.
  */
-export function parseQuery(query: string): QueryParam[] | null {
+function parseQuery(query: string): QueryParam[] | null {
   const params: QueryParam[] = [];
   for (const part of query.split("&")) {
     if (part === "") continue;
@@ -401,7 +401,7 @@ function hexValue(byte: number | undefined): number {
 }
 
 /** AWS's UriEncode: A-Z a-z 0-9 - _ . ~ stay, every other byte becomes %XX with uppercase hex. */
-export function awsUriEncode(bytes: Uint8Array): string {
+function awsUriEncode(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) {
     const unreserved =
@@ -421,7 +421,7 @@ interface RequestTime {
 }
 
 /** "20130524T000000Z" → its time, or null unless every field is in range (Date.UTC would roll 20130532 over). */
-export function parseAmzDate(text: string): RequestTime | null {
+function parseAmzDate(text: string): RequestTime | null {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];

@@ -4,9 +4,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { seededRandom } from "../support/seeded-random.ts";
 import { requireTool } from "../support/tools.ts";
-import { createChunkedDecoder } from "../../src/objects/sigv4-chunked.ts";
-import { type SigV4Options, type SigV4Request, verifySigV4 } from "../../src/objects/sigv4.ts";
+import { type ChunkedFailure, createChunkedDecoder } from "../../src/objects/sigv4-chunked.ts";
+import { type SigV4Options, type SigV4Request, type SigV4Result, verifySigV4 } from "../../src/objects/sigv4.ts";
 
 /** The credentials every example on AWS's SigV4 pages for S3 uses. */
 const AWS_KEY = "AKIAIOSFODNN7EXAMPLE";
@@ -280,6 +281,231 @@ describe("requests from awscli", () => {
     };
     for (const [what, changed] of Object.entries(tampered)) {
       expect({ what, result: verifySigV4(changed, options()) }).toMatchObject({ what, result: { ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" } });
+    }
+  });
+});
+
+const GET_OBJECT = AWS_EXAMPLES["GET Object (Range)"] as SigV4Request;
+const GET_OBJECT_AUTH = GET_OBJECT.headers.authorization ?? "";
+
+/** The GET Object example with its Authorization header edited. */
+const withAuthorization = (edit: (auth: string) => string): SigV4Request => ({ ...GET_OBJECT, headers: { ...GET_OBJECT.headers, authorization: edit(GET_OBJECT_AUTH) } });
+/** The GET Object example with headers replaced (undefined removes one). */
+function withHeaders(changes: Record<string, string | undefined>): SigV4Request {
+  const headers = { ...GET_OBJECT.headers, ...changes };
+  for (const [name, value] of Object.entries(changes)) if (value === undefined) delete headers[name];
+  return { ...GET_OBJECT, headers: headers as Record<string, string> };
+}
+/** The presigned example with one query parameter replaced, removed (undefined) or repeated (an array). */
+function withParam(name: string, value: string | string[] | undefined): SigV4Request {
+  const parts = AWS_PRESIGNED.query.split("&").filter((part) => !part.startsWith(`${name}=`));
+  for (const v of value === undefined ? [] : Array.isArray(value) ? value : [value]) parts.push(`${name}=${v}`);
+  return { ...AWS_PRESIGNED, query: parts.join("&") };
+}
+
+describe("malformed Authorization headers", () => {
+  const CASES: [string, SigV4Request, string, string][] = [
+    ["no Authorization header", withHeaders({ authorization: undefined }), "AccessDenied", "no-authentication"],
+    ["Signature Version 2", withAuthorization(() => `AWS ${AWS_KEY}:qgk2+6Sv9/oM7G3qLEjTH1a1l1g=`), "InvalidRequest", "unsupported-algorithm"],
+    ["HMAC-SHA512", withAuthorization((a) => a.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512")), "InvalidRequest", "unsupported-algorithm"],
+    ["only the algorithm", withAuthorization(() => "AWS4-HMAC-SHA256"), "InvalidRequest", "unsupported-algorithm"],
+    ["a component without =", withAuthorization((a) => a.replace("Signature=", "Signature")), "AuthorizationHeaderMalformed", "malformed-component"],
+    ["a trailing comma", withAuthorization((a) => `${a},`), "AuthorizationHeaderMalformed", "malformed-component"],
+    ["an unknown component", withAuthorization((a) => `${a},Expires=1`), "AuthorizationHeaderMalformed", "unknown-component"],
+    ["a lowercase component name", withAuthorization((a) => a.replace("Signature=", "signature=")), "AuthorizationHeaderMalformed", "unknown-component"],
+    ["Signature twice", withAuthorization((a) => `${a},Signature=${"0".repeat(64)}`), "AuthorizationHeaderMalformed", "duplicate-component"],
+    ["no Credential", withAuthorization((a) => a.replace(/Credential=[^,]*,/, "")), "AuthorizationHeaderMalformed", "missing-credential"],
+    ["no SignedHeaders", withAuthorization((a) => a.replace(/SignedHeaders=[^,]*,/, "")), "AuthorizationHeaderMalformed", "missing-signed-headers"],
+    ["no Signature", withAuthorization((a) => a.replace(/,Signature=.*/, "")), "AuthorizationHeaderMalformed", "missing-signature"],
+    ["a four-part credential", withAuthorization((a) => a.replace("/s3/aws4_request", "/s3")), "AuthorizationHeaderMalformed", "malformed-credential"],
+    ["an empty access key", withAuthorization((a) => a.replace(AWS_KEY, "")), "AuthorizationHeaderMalformed", "malformed-credential"],
+    ["a seven-digit scope date", withAuthorization((a) => a.replace("/20130524/", "/2013052/")), "AuthorizationHeaderMalformed", "bad-credential-date"],
+    ["month 13 in the scope date", withAuthorization((a) => a.replace("/20130524/", "/20131324/")), "AuthorizationHeaderMalformed", "bad-credential-date"],
+    ["a scope date that is not the request's", withAuthorization((a) => a.replace("/20130524/", "/20130523/")), "AuthorizationHeaderMalformed", "credential-date-mismatch"],
+    ["another region", withAuthorization((a) => a.replace("us-east-1", "eu-west-1")), "AuthorizationHeaderMalformed", "wrong-region"],
+    ["another service", withAuthorization((a) => a.replace("/s3/", "/ec2/")), "AuthorizationHeaderMalformed", "wrong-service"],
+    ["another terminator", withAuthorization((a) => a.replace("aws4_request", "aws4_reqest")), "AuthorizationHeaderMalformed", "wrong-terminator"],
+    ["uppercase signed header", withAuthorization((a) => a.replace("SignedHeaders=host", "SignedHeaders=Host")), "AuthorizationHeaderMalformed", "malformed-signed-headers"],
+    ["unsorted signed headers", withAuthorization((a) => a.replace("host;range", "range;host")), "AuthorizationHeaderMalformed", "malformed-signed-headers"],
+    ["an empty signed header", withAuthorization((a) => a.replace("host;range", "host;;range")), "AuthorizationHeaderMalformed", "malformed-signed-headers"],
+    ["a repeated signed header", withAuthorization((a) => a.replace("host;range", "host;range;range")), "AuthorizationHeaderMalformed", "malformed-signed-headers"],
+    ["host not signed", withAuthorization((a) => a.replace("host;range", "range")), "AuthorizationHeaderMalformed", "host-not-signed"],
+    ["an uppercase signature", withAuthorization((a) => a.replace(/Signature=.*/, `Signature=${"F".repeat(64)}`)), "AuthorizationHeaderMalformed", "malformed-signature"],
+    ["a 63-digit signature", withAuthorization((a) => a.slice(0, -1)), "AuthorizationHeaderMalformed", "malformed-signature"],
+    ["no x-amz-date and no Date", withHeaders({ "x-amz-date": undefined }), "AccessDenied", "missing-date"],
+    ["an extended ISO 8601 x-amz-date", withHeaders({ "x-amz-date": "2013-05-24T00:00:00Z" }), "AccessDenied", "bad-date"],
+    ["x-amz-date on 30 February", withHeaders({ "x-amz-date": "20130230T000000Z" }), "AccessDenied", "bad-date"],
+    ["an RFC 850 Date", withHeaders({ "x-amz-date": undefined, date: "Friday, 24-May-13 00:00:00 GMT" }), "AccessDenied", "bad-date"],
+    ["no x-amz-content-sha256", withHeaders({ "x-amz-content-sha256": undefined }), "InvalidRequest", "missing-content-sha256"],
+    ["an uppercase payload hash", withHeaders({ "x-amz-content-sha256": EMPTY_SHA256.toUpperCase() }), "InvalidArgument", "bad-content-sha256"],
+    ["a streaming payload with trailers", withHeaders({ "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER" }), "NotImplemented", "unsupported-content-sha256"],
+    ["an x-amz-* header that is not signed", withHeaders({ "x-amz-acl": "public-read" }), "AccessDenied", "unsigned-amz-header"],
+    ["a signed header that is missing", withHeaders({ range: undefined }), "SignatureDoesNotMatch", "signed-header-missing"],
+    ["a bad escape in the query", { ...GET_OBJECT, query: "prefix=%zz" }, "AuthorizationQueryParametersError", "bad-query-encoding"],
+    ["a presigned query as well", { ...GET_OBJECT, query: AWS_PRESIGNED.query }, "InvalidArgument", "multiple-auth-mechanisms"],
+    ["an unknown access key", withAuthorization((a) => a.replace(AWS_KEY, "AKIAI44QH8DHBEXAMPLE")), "InvalidAccessKeyId", "unknown-access-key"],
+  ];
+  test.each(CASES)("%s", (_name, request, code, reason) => {
+    expect(verifySigV4(request, awsOptions())).toEqual({ ok: false, code, reason } as SigV4Result);
+  });
+
+  test("a Date header stands in for x-amz-date", () => {
+    // Re-signing is not needed: Date and x-amz-date name the same instant, and the ISO form is what gets signed.
+    const put = AWS_EXAMPLES["PUT Object"] as SigV4Request;
+    expect(verified(put).amzDate).toBe("20130524T000000Z");
+  });
+});
+
+describe("malformed presigned queries", () => {
+  const credential = "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request";
+  const CASES: [string, SigV4Request, string, string][] = [
+    ["HMAC-SHA1", withParam("X-Amz-Algorithm", "AWS4-HMAC-SHA1"), "AuthorizationQueryParametersError", "unsupported-algorithm"],
+    ["no credential", withParam("X-Amz-Credential", undefined), "AuthorizationQueryParametersError", "missing-credential"],
+    ["no signed headers", withParam("X-Amz-SignedHeaders", undefined), "AuthorizationQueryParametersError", "missing-signed-headers"],
+    ["no signature", withParam("X-Amz-Signature", undefined), "AuthorizationQueryParametersError", "missing-signature"],
+    ["no date", withParam("X-Amz-Date", undefined), "AuthorizationQueryParametersError", "missing-date"],
+    ["no expiry", withParam("X-Amz-Expires", undefined), "AuthorizationQueryParametersError", "missing-expires"],
+    ["the date twice", withParam("X-Amz-Date", ["20130524T000000Z", "20130524T000000Z"]), "AuthorizationQueryParametersError", "duplicate-component"],
+    ["a date without a time", withParam("X-Amz-Date", "20130524"), "AuthorizationQueryParametersError", "bad-date"],
+    ["expires 0", withParam("X-Amz-Expires", "0"), "AuthorizationQueryParametersError", "bad-expires"],
+    ["expires past a week", withParam("X-Amz-Expires", "604801"), "AuthorizationQueryParametersError", "bad-expires"],
+    ["negative expires", withParam("X-Amz-Expires", "-1"), "AuthorizationQueryParametersError", "bad-expires"],
+    ["expires in exponent form", withParam("X-Amz-Expires", "1e3"), "AuthorizationQueryParametersError", "bad-expires"],
+    ["another region", withParam("X-Amz-Credential", credential.replace("us-east-1", "eu-west-1")), "AuthorizationQueryParametersError", "wrong-region"],
+    ["a scope date that is not the URL's", withParam("X-Amz-Date", "20130523T235959Z"), "AuthorizationQueryParametersError", "credential-date-mismatch"],
+    ["an unencoded credential", withParam("X-Amz-Credential", credential.replaceAll("%2F", "/").replace(AWS_KEY, "nobody")), "InvalidAccessKeyId", "unknown-access-key"],
+    ["an unsigned x-amz-* header", { ...AWS_PRESIGNED, headers: { ...AWS_PRESIGNED.headers, "x-amz-meta-a": "1" } }, "AccessDenied", "unsigned-amz-header"],
+  ];
+  test.each(CASES)("%s", (_name, request, code, reason) => {
+    expect(verifySigV4(request, awsOptions())).toEqual({ ok: false, code, reason } as SigV4Result);
+  });
+});
+
+describe("time", () => {
+  const MINUTE = 60_000;
+  test.each([
+    ["14 minutes slow", AWS_NOW + 14 * MINUTE, true],
+    ["14 minutes fast", AWS_NOW - 14 * MINUTE, true],
+    ["16 minutes slow", AWS_NOW + 16 * MINUTE, false],
+    ["16 minutes fast", AWS_NOW - 16 * MINUTE, false],
+  ] as const)("a request signed with a clock %s", (_name, nowMs, ok) => {
+    expect(verifySigV4(GET_OBJECT, awsOptions(nowMs))).toMatchObject(ok ? { ok: true } : { ok: false, code: "RequestTimeTooSkewed", reason: "time-too-skewed" });
+  });
+
+  test.each([
+    ["at its last second", AWS_NOW + 86_400_000, { ok: true }],
+    ["a second late", AWS_NOW + 86_401_000, { ok: false, code: "AccessDenied", reason: "presigned-expired" }],
+    ["14 minutes early (clock skew)", AWS_NOW - 14 * MINUTE, { ok: true }],
+    ["16 minutes early", AWS_NOW - 16 * MINUTE, { ok: false, code: "AccessDenied", reason: "presigned-not-yet-valid" }],
+  ] as const)("a presigned URL used %s", (_name, nowMs, expected) => {
+    expect(verifySigV4(AWS_PRESIGNED, awsOptions(nowMs))).toMatchObject(expected);
+  });
+});
+
+describe("tampering with AWS's examples", () => {
+  const CASES: [string, SigV4Request][] = [
+    ["a signed header's value", withHeaders({ range: "bytes=0-10" })],
+    ["the host", withHeaders({ host: "otherbucket.s3.amazonaws.com" })],
+    ["the path", { ...GET_OBJECT, path: "/test.txT" }],
+    ["the path's encoding", { ...GET_OBJECT, path: "/test%2Etxt" }],
+    ["an added query parameter", { ...GET_OBJECT, query: "versionId=1" }],
+    ["the body hash", withHeaders({ "x-amz-content-sha256": "f".repeat(64) })],
+    ["the request time, within the skew", withHeaders({ "x-amz-date": "20130524T000001Z" })],
+    ["the list query", { ...(AWS_EXAMPLES["Get Bucket (List Objects)"] as SigV4Request), query: "max-keys=20&prefix=J" }],
+    ["the presigned path", { ...AWS_PRESIGNED, path: "/test.tx" }],
+    ["the presigned expiry", withParam("X-Amz-Expires", "86401")],
+  ];
+  test.each(CASES)("%s", (_name, request) => {
+    expect(verifySigV4(request, awsOptions())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" });
+  });
+
+  test("a mismatch says what was signed, as S3's error body does", () => {
+    const result = verifySigV4(withHeaders({ range: "bytes=0-10" }), awsOptions());
+    expect(result).toMatchObject({
+      canonicalRequest: ["GET", "/test.txt", "", "host:examplebucket.s3.amazonaws.com", "range:bytes=0-10", `x-amz-content-sha256:${EMPTY_SHA256}`, "x-amz-date:20130524T000000Z", "", "host;range;x-amz-content-sha256;x-amz-date", EMPTY_SHA256].join("\n"),
+    });
+  });
+});
+
+describe("malformed chunked bodies", () => {
+  const seed = () => verified(AWS_EXAMPLES["PUT Object (chunked, seed)"] as SigV4Request);
+  const body = new TextDecoder().decode(AWS_CHUNKED_BODY);
+  /*
+   * Offsets in the example body: chunk 1's header line is 88 bytes ("10000;chunk-signature=<64>\r\n"), its data
+   * ends at 88 + 65536 = 65624; chunk 2's header starts at 65626 and is 86 bytes, its data ends at 66736; the final
+   * header starts at 66738 and is 84 bytes; the body ends at 66824 (the example's Content-Length).
+   */
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const flipped = (at: number) => {
+    const bytes = Uint8Array.from(AWS_CHUNKED_BODY);
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    return bytes;
+  };
+  const CASES: [string, Uint8Array, { code: string; reason: string; offset: number }][] = [
+    ["a data byte of chunk 1", flipped(100), { code: "SignatureDoesNotMatch", reason: "chunk-signature-mismatch", offset: 65624 }],
+    ["a data byte of chunk 2", flipped(66000), { code: "SignatureDoesNotMatch", reason: "chunk-signature-mismatch", offset: 66736 }],
+    ["chunk 2's signature", encode(body.replace(AWS_CHUNK_SIGNATURES[1] ?? "", "0".repeat(64))), { code: "SignatureDoesNotMatch", reason: "chunk-signature-mismatch", offset: 66736 }],
+    ["the final chunk's signature", encode(body.replace(AWS_CHUNK_SIGNATURES[2] ?? "", "0".repeat(64))), { code: "SignatureDoesNotMatch", reason: "chunk-signature-mismatch", offset: 66821 }],
+    ["chunks 1 and 2 swapped", encode(body.replace(/^([^]*?\r\n[a]+\r\n)([^]*?\r\n[a]+\r\n)/, "$2$1")), { code: "SignatureDoesNotMatch", reason: "chunk-signature-mismatch", offset: 1110 }],
+    ["a bare LF after chunk 1's data", encode(body.replace(`${"a".repeat(65536)}\r\n`, `${"a".repeat(65536)}\n`)), { code: "InvalidRequest", reason: "missing-chunk-crlf", offset: 65624 }],
+    ["a size that is not hex", encode(body.replace("10000;", "1000g;")), { code: "InvalidRequest", reason: "bad-chunk-header", offset: 87 }],
+    ["an uppercase chunk signature", encode(body.replace(AWS_CHUNK_SIGNATURES[0] ?? "", (AWS_CHUNK_SIGNATURES[0] ?? "").toUpperCase())), { code: "InvalidRequest", reason: "bad-chunk-header", offset: 87 }],
+    ["a size past 2^53", encode(body.replace("10000;", "ffffffffffffffff;")), { code: "InvalidRequest", reason: "chunk-too-large", offset: 98 }],
+    ["an endless header line", encode(`1;${"x".repeat(200)}`), { code: "InvalidRequest", reason: "header-too-long", offset: 128 }],
+    ["bytes after the final chunk", encode(`${body}0\r\n`), { code: "InvalidRequest", reason: "data-after-final-chunk", offset: 66824 }],
+  ];
+  test.each(CASES)("%s", (_name, bytes, expected) => {
+    for (const sliceBytes of [bytes.length, 1000, 1]) {
+      const decoder = createChunkedDecoder(seed());
+      let result: ReturnType<typeof decoder.push> | undefined;
+      for (let at = 0; at < bytes.length && result?.ok !== false; at += sliceBytes) result = decoder.push(bytes.subarray(at, at + sliceBytes));
+      expect({ sliceBytes, result }).toEqual({ sliceBytes, result: { ok: false, ...expected } as ChunkedFailure });
+      // Sticky: the decoder keeps saying so.
+      expect(decoder.end()).toEqual({ ok: false, ...expected } as ChunkedFailure);
+    }
+  });
+
+  test.each([
+    ["in chunk 1's data", 1000],
+    ["before the final chunk", 66738],
+    ["before the last CRLF", 66822],
+  ])("a body cut off %s is incomplete", (_name, length) => {
+    const decoder = createChunkedDecoder(seed());
+    expect(decoder.push(AWS_CHUNKED_BODY.subarray(0, length))).toMatchObject({ ok: true, done: false });
+    expect(decoder.end()).toEqual({ ok: false, code: "IncompleteBody", reason: "truncated", offset: length });
+  });
+
+  test("a seeded mutation fuzz never throws and never accepts a changed body", () => {
+    const fuzzSeed = Number(process.env.SIGV4_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+    console.log(`sigv4 chunked fuzz seed ${fuzzSeed} (rerun with SIGV4_FUZZ_SEED=${fuzzSeed})`);
+    const next = seededRandom(fuzzSeed);
+    const verifiedSeed = seed();
+    for (let i = 0; i < 300; i++) {
+      const bytes = Uint8Array.from(AWS_CHUNKED_BODY);
+      const flips = 1 + Math.floor(next() * 3);
+      for (let f = 0; f < flips; f++) {
+        const at = Math.floor(next() * bytes.length);
+        bytes[at] = (bytes[at] ?? 0) ^ (1 + Math.floor(next() * 255));
+      }
+      const decoder = createChunkedDecoder(verifiedSeed);
+      const sliceBytes = 1 + Math.floor(next() * 9000);
+      for (let at = 0; at < bytes.length; at += sliceBytes) decoder.push(bytes.subarray(at, at + sliceBytes));
+      expect({ seed: fuzzSeed, i, end: decoder.end().ok }).toEqual({ seed: fuzzSeed, i, end: false });
+    }
+  });
+
+  test("a seeded mutation fuzz of the Authorization header never throws and never verifies", () => {
+    const fuzzSeed = Number(process.env.SIGV4_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+    console.log(`sigv4 header fuzz seed ${fuzzSeed} (rerun with SIGV4_FUZZ_SEED=${fuzzSeed})`);
+    const next = seededRandom(fuzzSeed);
+    for (let i = 0; i < 2000; i++) {
+      const chars = [...GET_OBJECT_AUTH];
+      const at = Math.floor(next() * chars.length);
+      chars[at] = String.fromCharCode(Math.floor(next() * 128));
+      const mutated = chars.join("");
+      if (mutated === GET_OBJECT_AUTH) continue;
+      const result = verifySigV4(withAuthorization(() => mutated), awsOptions());
+      expect({ seed: fuzzSeed, mutated, ok: result.ok }).toEqual({ seed: fuzzSeed, mutated, ok: false });
     }
   });
 });
