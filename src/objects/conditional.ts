@@ -1,5 +1,6 @@
 // Conditional requests on an object: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since and If-Range
-// (RFC 9110 §13), their precedence, and the validators (ETag, HTTP-date) they compare against. Pure.
+// (RFC 9110 §13), their precedence, the validators (ETag, HTTP-date) they compare, and with the Range weighed in, the
+// status a GET or HEAD of an object gets. Pure.
 import { type ByteRange, parseRange } from "./http-range.ts";
 
 /** The representation's validators: its ETag as sent, and its modification time in ms (null when unknown). */
@@ -8,7 +9,7 @@ export interface Validators {
   lastModifiedMs: number | null;
 }
 
-/** The request's conditional header fields, null when absent; `range` only matters for If-Range. */
+/** The request's conditional header fields and its Range, each null when absent. */
 export interface Conditions {
   ifMatch: string | null;
   ifNoneMatch: string | null;
