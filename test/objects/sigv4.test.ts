@@ -149,9 +149,46 @@ function requestOf(req: Request): SigV4Request {
 const sha256Hex = (bytes: Uint8Array | string) => createHash("sha256").update(bytes).digest("hex");
 const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
+/*
+ * Goldens: requests awscli sent, stored by the live tests below when run with SIGV4_WRITE_GOLDENS=1, so the
+ * verifier is held to real traffic even where awscli is missing. Beside each, the canonical request and string to
+ * sign (recovered from a deliberately failing check with a wrong secret) as a readable decode.
+ */
+const GOLDENS = join(import.meta.dir, "../fixtures/sigv4");
+const GOLDEN_KEY = "GOOSEDSIGV4TESTKEY01";
+const GOLDEN_SECRET = "goosed/sigv4+test=secret";
+
+interface Golden {
+  client: string;
+  command: string;
+  capturedAtMs: number;
+  request: SigV4Request;
+  /** UTF-8 text of the body the request carried. */
+  body: string;
+}
+
+/** The canonical request and string to sign the verifier builds for a request, as text. */
+function signingDecode(request: SigV4Request, nowMs: number): string {
+  const result = verifySigV4(request, { region: "us-east-1", nowMs, lookupSecret: () => "not the secret" });
+  if (result.ok || result.reason !== "signature-mismatch") throw new Error(`expected a mismatch, got ${JSON.stringify(result)}`);
+  return `${result.canonicalRequest}\n\n----- string to sign -----\n${result.stringToSign}\n`;
+}
+
+describe("golden awscli requests", () => {
+  const names = [...new Bun.Glob("*.json").scanSync(GOLDENS)].sort();
+  test("there are some", () => expect(names.length).toBeGreaterThanOrEqual(5));
+  test.each(names)("%s verifies at the time it was sent, and signs what its decode says", async (name) => {
+    const golden = (await Bun.file(join(GOLDENS, name)).json()) as Golden;
+    const result = verifySigV4(golden.request, { region: "us-east-1", nowMs: golden.capturedAtMs, lookupSecret: (id) => (id === GOLDEN_KEY ? GOLDEN_SECRET : null) });
+    if (!result.ok) throw new Error(`${result.code} ${result.reason}`);
+    if (result.value.mode === "header") expect(result.value.payloadHash).toBe(sha256Hex(golden.body));
+    expect(signingDecode(golden.request, golden.capturedAtMs)).toBe(await Bun.file(join(GOLDENS, name.replace(/\.json$/, ".txt"))).text());
+  });
+});
+
 describe("requests from awscli", () => {
-  const KEY = "GOOSEDSIGV4TESTKEY01";
-  const SECRET = "goosed/sigv4+test=secret";
+  const KEY = GOLDEN_KEY;
+  const SECRET = GOLDEN_SECRET;
   const options = (nowMs = Date.now()): SigV4Options => ({ region: "us-east-1", nowMs, lookupSecret: (id) => (id === KEY ? SECRET : null) });
   // Debian's awscli lives in /usr/bin; a pyenv or pip `aws` earlier in PATH would be some other version.
   const awsPath = Bun.which("aws", { PATH: "/usr/bin" }) ?? requireTool("aws", "awscli");
@@ -212,8 +249,17 @@ describe("requests from awscli", () => {
     return result.sent;
   };
 
+  function keepGolden(name: string, command: string, request: SigV4Request, body: Uint8Array = new Uint8Array()): void {
+    if (!process.env.SIGV4_WRITE_GOLDENS) return;
+    const capturedAtMs = Date.now();
+    const golden: Golden = { client: request.headers["user-agent"] ?? "aws-cli (s3 presign prints the URL; a GET with only Host would use it)", command, capturedAtMs, request, body: new TextDecoder().decode(body) };
+    writeFileSync(join(GOLDENS, `${name}.json`), `${JSON.stringify(golden, null, 2)}\n`);
+    writeFileSync(join(GOLDENS, `${name}.txt`), signingDecode(request, capturedAtMs));
+  }
+
   test("s3api list-buckets: a bodiless GET of /", async () => {
     const { request } = sent(await aws("s3api", "list-buckets"));
+    keepGolden("awscli-list-buckets", "aws s3api list-buckets", request);
     const value = verified(request, options());
     expect({ accessKeyId: value.accessKeyId, mode: value.mode, payloadHash: value.payloadHash }).toEqual({ accessKeyId: KEY, mode: "header", payloadHash: EMPTY_SHA256 });
     expect(verifySigV4({ ...request, headers: { ...request.headers, host: "127.0.0.1:1" } }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
@@ -226,6 +272,7 @@ describe("requests from awscli", () => {
     writeFileSync(file, "goosed sigv4 ".repeat(100));
     const { request, body } = sent(await aws("s3api", "put-object", "--bucket", "b1", "--key", "dir/my file+(1)~ü.txt", "--metadata", "owner=ops  team", "--body", file));
     expect(request.path).toBe("/b1/dir/my%20file%2B%281%29~%C3%BC.txt");
+    keepGolden("awscli-put-object", "aws s3api put-object --bucket b1 --key 'dir/my file+(1)~ü.txt' --metadata 'owner=ops  team' --body object.txt", request, body);
     const value = verified(request, options());
     // The API layer's half of the bargain: the body must hash to what was signed.
     expect(value.payloadHash).toBe(sha256Hex(body));
@@ -243,6 +290,7 @@ describe("requests from awscli", () => {
   test("s3api list-objects-v2: a query with spaces, slashes and UTF-8 to canonicalise", async () => {
     const { request } = sent(await aws("s3api", "list-objects-v2", "--bucket", "b1", "--prefix", "boot images/ü+x=1&y", "--delimiter", "/", "--max-keys", "7"));
     expect(request.query).toContain("prefix=");
+    keepGolden("awscli-list-objects-v2", "aws s3api list-objects-v2 --bucket b1 --prefix 'boot images/ü+x=1&y' --delimiter / --max-keys 7", request);
     verified(request, options());
     const query = request.query.replace("max-keys=7", "max-keys=8");
     expect(verifySigV4({ ...request, query }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" });
@@ -250,8 +298,9 @@ describe("requests from awscli", () => {
 
   test("s3api upload-part: partNumber and an uploadId full of reserved characters", async () => {
     const file = join(home, "part.bin");
-    writeFileSync(file, new Uint8Array(4096).fill(7));
+    writeFileSync(file, "part three of big.iso\n".repeat(200));
     const { request, body } = sent(await aws("s3api", "upload-part", "--bucket", "b1", "--key", "big.iso", "--part-number", "3", "--upload-id", "a/b+c=d e", "--body", file));
+    keepGolden("awscli-upload-part", "aws s3api upload-part --bucket b1 --key big.iso --part-number 3 --upload-id 'a/b+c=d e' --body part.bin", request, body);
     const value = verified(request, options());
     expect(value.payloadHash).toBe(sha256Hex(body));
     const query = request.query.replace("partNumber=3", "partNumber=4");
@@ -266,7 +315,8 @@ describe("requests from awscli", () => {
     expect(url.startsWith(`${origin}/b1/boot/vmlinuz%206.1?`)).toBe(true);
     const target = url.slice(origin.length);
     const [path = "", query = ""] = target.split("?");
-    const request: SigV4Request = { method: "GET", path, query, headers: { host: `127.0.0.1:${server.port}`, "user-agent": "curl/8" } };
+    const request: SigV4Request = { method: "GET", path, query, headers: { host: `127.0.0.1:${server.port}` } };
+    keepGolden("awscli-presign", "aws s3 presign 's3://b1/boot/vmlinuz 6.1' --expires-in 600", request);
     const value = verified(request, options());
     expect({ mode: value.mode, payloadHash: value.payloadHash, accessKeyId: value.accessKeyId }).toEqual({ mode: "presigned", payloadHash: "UNSIGNED-PAYLOAD", accessKeyId: KEY });
 
