@@ -27,6 +27,7 @@ declare -A PACKAGES=(
   [ip]=iproute2
   [nft]=nftables
   [aws]=awscli
+  [s3cmd]=s3cmd
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
