@@ -142,7 +142,8 @@ const SIGNED_HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 export function verifySigV4(request: SigV4Request, options: SigV4Options): SigV4Result {
   const parsedQuery = parseQuery(request.query);
   if (!parsedQuery) return fail("AuthorizationQueryParametersError", "bad-query-encoding");
-  const presigned = parsedQuery.some((p) => p.name === "X-Amz-Algorithm");
+  // Any of these makes it a presigned request, so a URL missing one is told what is wrong with it.
+  const presigned = parsedQuery.some((p) => p.name === "X-Amz-Algorithm" || p.name === "X-Amz-Credential" || p.name === "X-Amz-Signature");
   const authorization = request.headers.authorization;
   // S3 refuses a request that authenticates both ways ("Only one auth mechanism allowed").
   if (presigned && authorization !== undefined) return fail("InvalidArgument", "multiple-auth-mechanisms");
