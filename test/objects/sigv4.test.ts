@@ -1,6 +1,6 @@
 // SigV4 verification: AWS's published S3 examples, requests captured from awscli, malformed inputs and tampering.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -414,10 +414,17 @@ describe("malformed Authorization headers", () => {
     }
   });
 
-  test("a Date header stands in for x-amz-date", () => {
-    // Re-signing is not needed: Date and x-amz-date name the same instant, and the ISO form is what gets signed.
-    const put = AWS_EXAMPLES["PUT Object"] as SigV4Request;
-    expect(verified(put).amzDate).toBe("20130524T000000Z");
+  test("a Date header stands in for x-amz-date, signed in its ISO 8601 basic form", () => {
+    // Signed here step by step from sig-v4-header-based-auth.html, independently of the code under test.
+    const date = "Fri, 24 May 2013 00:00:00 GMT";
+    const canonicalRequest = ["GET", "/test.txt", "", `date:${date}`, "host:examplebucket.s3.amazonaws.com", "range:bytes=0-9", `x-amz-content-sha256:${EMPTY_SHA256}`, "", "date;host;range;x-amz-content-sha256", EMPTY_SHA256].join("\n");
+    const stringToSign = ["AWS4-HMAC-SHA256", "20130524T000000Z", "20130524/us-east-1/s3/aws4_request", sha256Hex(canonicalRequest)].join("\n");
+    const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+    const signingKey = ["20130524", "us-east-1", "s3", "aws4_request"].reduce<string | Buffer>((key, part) => hmac(key, part), `AWS4${AWS_SECRET}`);
+    const signature = createHmac("sha256", signingKey).update(stringToSign).digest("hex");
+    const request = withHeaders({ "x-amz-date": undefined, date, authorization: authorization("date;host;range;x-amz-content-sha256", signature) });
+    expect(verified(request).amzDate).toBe("20130524T000000Z");
+    expect(verifySigV4({ ...request, headers: { ...request.headers, date: "Fri, 24 May 2013 00:00:01 GMT" } }, awsOptions())).toMatchObject({ ok: false, reason: "signature-mismatch" });
   });
 });
 
