@@ -23,6 +23,11 @@ import { EMPTY_SHA256, hmacHex, signaturesEqual, type SigV4Verified } from "./si
 /** "<16 hex digits>;chunk-signature=<64 hex>" is 97 bytes; anything much longer is not a chunk header. */
 const MAX_HEADER_BYTES = 128;
 const CHUNK_HEADER = /^([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})$/;
+/**
+ * sigv4-streaming.html: every chunk but the last data chunk holds at least 8 KiB; S3 answers InvalidChunkSizeError
+ * otherwise. It also keeps a client from making the server run an HMAC per byte.
+ */
+const MIN_CHUNK_BYTES = 8192;
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -30,6 +35,7 @@ export type ChunkedReason =
   | "header-too-long"
   | "bad-chunk-header"
   | "chunk-too-large"
+  | "chunk-too-small"
   | "missing-chunk-crlf"
   | "chunk-signature-mismatch"
   | "data-after-final-chunk"
@@ -37,8 +43,11 @@ export type ChunkedReason =
 
 export type ChunkedFailure = {
   ok: false;
-  /** S3 error codes: a bad signature is SignatureDoesNotMatch, a body that ends early IncompleteBody, bad framing InvalidRequest. */
-  code: "SignatureDoesNotMatch" | "IncompleteBody" | "InvalidRequest";
+  /**
+   * S3 error codes: a bad signature is SignatureDoesNotMatch, a body that ends early IncompleteBody, a small chunk
+   * before the last InvalidChunkSizeError, other bad framing InvalidRequest.
+   */
+  code: "SignatureDoesNotMatch" | "IncompleteBody" | "InvalidChunkSizeError" | "InvalidRequest";
   reason: ChunkedReason;
   /** Offset in the encoded body where the problem was seen. */
   offset: number;
@@ -64,6 +73,8 @@ export function createChunkedDecoder(verified: Pick<SigV4Verified, "signingKey" 
   let previousSignature = verified.signature;
   let offset = 0;
   let decodedBytes = 0;
+  /** Size of the latest data chunk, which must not have been small now that another follows. */
+  let lastChunkBytes = MIN_CHUNK_BYTES;
   let failure: ChunkedFailure | null = null;
 
   const failAt = (code: ChunkedFailure["code"], reason: ChunkedReason, at: number): ChunkedFailure => {
@@ -77,6 +88,8 @@ export function createChunkedDecoder(verified: Pick<SigV4Verified, "signingKey" 
     if (!m) return failAt("InvalidRequest", "bad-chunk-header", at);
     const size = Number.parseInt(m[1] ?? "", 16);
     if (!Number.isSafeInteger(size)) return failAt("InvalidRequest", "chunk-too-large", at);
+    if (size > 0 && lastChunkBytes < MIN_CHUNK_BYTES) return failAt("InvalidChunkSizeError", "chunk-too-small", at);
+    if (size > 0) lastChunkBytes = size;
     phase = { at: "data", remaining: size, hash: createHash("sha256"), isFinal: size === 0, signature: m[2] ?? "" };
     // The final chunk has no data: its signature is due at once.
     return size === 0 ? finishData(phase, at) : null;

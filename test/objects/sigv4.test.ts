@@ -87,6 +87,25 @@ const AWS_CHUNKED_BODY = new TextEncoder().encode(
     `0;chunk-signature=${AWS_CHUNK_SIGNATURES[2]}\r\n\r\n`,
 );
 
+/** kSigning for the AWS examples' scope, derived here from the spec rather than by the code under test. */
+function awsSigningKey(): Buffer {
+  const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+  return ["20130524", "us-east-1", "s3", "aws4_request"].reduce<string | Buffer>((key, part) => hmac(key, part), `AWS4${AWS_SECRET}`) as Buffer;
+}
+
+/** An aws-chunked body of "a"s in chunks of these sizes plus the final one, chained from the AWS example's seed. */
+function signedChunkedBody(sizes: number[]): Uint8Array {
+  let previous = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+  let body = "";
+  for (const size of [...sizes, 0]) {
+    const data = "a".repeat(size);
+    const stringToSign = ["AWS4-HMAC-SHA256-PAYLOAD", "20130524T000000Z", "20130524/us-east-1/s3/aws4_request", previous, EMPTY_SHA256, createHash("sha256").update(data).digest("hex")].join("\n");
+    previous = createHmac("sha256", awsSigningKey()).update(stringToSign).digest("hex");
+    body += `${size.toString(16)};chunk-signature=${previous}\r\n${data}\r\n`;
+  }
+  return new TextEncoder().encode(body);
+}
+
 function verified(request: SigV4Request, options = awsOptions()) {
   const result = verifySigV4(request, options);
   if (!result.ok) throw new Error(`verify failed: ${result.code} ${result.reason}\n${result.canonicalRequest ?? ""}`);
@@ -419,9 +438,7 @@ describe("malformed Authorization headers", () => {
     const date = "Fri, 24 May 2013 00:00:00 GMT";
     const canonicalRequest = ["GET", "/test.txt", "", `date:${date}`, "host:examplebucket.s3.amazonaws.com", "range:bytes=0-9", `x-amz-content-sha256:${EMPTY_SHA256}`, "", "date;host;range;x-amz-content-sha256", EMPTY_SHA256].join("\n");
     const stringToSign = ["AWS4-HMAC-SHA256", "20130524T000000Z", "20130524/us-east-1/s3/aws4_request", sha256Hex(canonicalRequest)].join("\n");
-    const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
-    const signingKey = ["20130524", "us-east-1", "s3", "aws4_request"].reduce<string | Buffer>((key, part) => hmac(key, part), `AWS4${AWS_SECRET}`);
-    const signature = createHmac("sha256", signingKey).update(stringToSign).digest("hex");
+    const signature = createHmac("sha256", awsSigningKey()).update(stringToSign).digest("hex");
     const request = withHeaders({ "x-amz-date": undefined, date, authorization: authorization("date;host;range;x-amz-content-sha256", signature) });
     expect(verified(request).amzDate).toBe("20130524T000000Z");
     expect(verifySigV4({ ...request, headers: { ...request.headers, date: "Fri, 24 May 2013 00:00:01 GMT" } }, awsOptions())).toMatchObject({ ok: false, reason: "signature-mismatch" });
@@ -536,6 +553,29 @@ describe("malformed chunked bodies", () => {
       // Sticky: the decoder keeps saying so.
       expect(decoder.end()).toEqual({ ok: false, ...expected } as ChunkedFailure);
     }
+  });
+
+  test("the test's own chunk signer reproduces AWS's example body", () => {
+    expect(signedChunkedBody([65536, 1024])).toEqual(AWS_CHUNKED_BODY);
+  });
+
+  test.each([
+    ["an empty object (only the final chunk)", [], 0],
+    ["a small last data chunk", [8192, 1], 8193],
+    ["one small chunk", [100], 100],
+  ])("%s decodes", (_name, sizes, decodedBytes) => {
+    const decoder = createChunkedDecoder(seed());
+    expect(decoder.push(signedChunkedBody(sizes))).toMatchObject({ ok: true, done: true });
+    expect(decoder.end()).toEqual({ ok: true, decodedBytes });
+  });
+
+  test("a chunk under 8 KiB before the last is refused where the next chunk starts", () => {
+    const decoder = createChunkedDecoder(seed());
+    // Chunk 1's header line "1fff;chunk-signature=<64>\r\n" is 87 bytes, then 8191 bytes and a CRLF; chunk 2's
+    // header line "2000;..." is 87 bytes too, and the refusal comes at its LF.
+    const bytes = signedChunkedBody([8191, 8192]);
+    const secondHeaderEnd = 87 + 8191 + 2 + 87 - 1;
+    expect(decoder.push(bytes)).toEqual({ ok: false, code: "InvalidChunkSizeError", reason: "chunk-too-small", offset: secondHeaderEnd });
   });
 
   test.each([
