@@ -158,7 +158,10 @@ export function parseXml(body: Uint8Array): { ok: true; value: XmlElement } | Fa
   if (!before.ok) return before;
   at = before.at;
   if (at >= text.length) return fail("empty", at);
-  if (text[at] !== "<") return fail("text-outside-root", at);
+  if (text[at] !== "<" || text.startsWith("<![CDATA[", at)) return fail("text-outside-root", at);
+  // From here until the root closes every markup but a start tag has an open element around it.
+  if (text.startsWith("</", at)) return fail("mismatched-tag", at);
+  if (text.startsWith("<!", at)) return fail("bad-markup", at);
 
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -213,7 +216,8 @@ export function parseXml(body: Uint8Array): { ok: true; value: XmlElement } | Fa
         const value = matchAt(/[ \t\n]*=[ \t\n]*(?:"([^<"]*)"|'([^<']*)')/y, text, at + attribute[0].length);
         if (!value) return fail("bad-attribute", at);
         if (element.attributes.has(attribute[0])) return fail("duplicate-attribute", at);
-        const resolved = resolveReferences((value[1] ?? value[2]!).replace(/[\t\n]/g, " "), value.index); // §3.3.3
+        const raw = value[1] ?? value[2]!;
+        const resolved = resolveReferences(raw.replace(/[\t\n]/g, " "), value.index + value[0].length - 1 - raw.length); // §3.3.3 normalisation
         if (!resolved.ok) return resolved;
         element.attributes.set(attribute[0], resolved.value);
         at = value.index + value[0].length;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3_ERRORS } from "../../src/objects/s3-errors.ts";
-import { type S3XmlReason, readCompleteMultipartUpload, readCreateBucketConfiguration, readDelete } from "../../src/objects/s3-xml-read.ts";
+import { MAX_XML_BYTES, type S3XmlReason, readCompleteMultipartUpload, readCreateBucketConfiguration, readDelete } from "../../src/objects/s3-xml-read.ts";
 import {
   escapeXml,
   urlEncodeS3,
@@ -18,6 +18,7 @@ import {
   writeLocationConstraint,
   writeS3Error,
 } from "../../src/objects/s3-xml-write.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { requireTool } from "../support/tools.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/s3-xml");
@@ -198,6 +199,149 @@ describe("readers on captured bodies", () => {
 
   test("s3cmd mb --bucket-location", async () => {
     expect(readCreateBucketConfiguration(await fixture("s3cmd-create-bucket.xml"))).toEqual({ ok: true, value: { locationConstraint: "eu-west-1" } });
+  });
+});
+
+describe("readers on edge cases they accept", () => {
+  test.each([
+    ["a byte order mark and CRLF line ends", "\ufeff<?xml version='1.0'?>\r\n<Delete>\r\n<Object><Key>a\r\nb</Key></Object></Delete>\r\n", "a\nb"],
+    ["comments anywhere", "<!-- before --><Delete><!-- x --><Object><Key>a<!-- y -->b</Key></Object></Delete><!-- after -->", "ab"],
+    ["CDATA keeps markup characters", "<Delete><Object><Key><![CDATA[<a & b>]]></Key></Object></Delete>", "<a & b>"],
+    ["character references, decimal and hex, astral too", "<Delete><Object><Key>&#9;&#x1F4E6;&#13;&lt;</Key></Object></Delete>", "\t\u{1F4E6}\r<"],
+    ["whitespace in a key kept as sent", "<Delete><Object><Key>  a  </Key></Object></Delete>", "  a  "],
+    ["other namespace declarations, as long as the default is S3's", `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Object><Key>a</Key></Object></Delete>`, "a"],
+    ["an empty key, which is the server's to refuse", "<Delete><Object><Key/></Object></Delete>", ""],
+  ])("Delete: %s", (_, body, key) => {
+    expect(readDelete(bytes(body))).toEqual({ ok: true, value: { quiet: false, objects: [{ key }] } });
+  });
+
+  test.each([
+    ["true", true],
+    ["false", false],
+    [" 1 ", true],
+    ["0", false],
+  ])("Quiet %p is xs:boolean", (text, quiet) => {
+    expect(readDelete(bytes(`<Delete><Quiet>${text}</Quiet><Object><Key>k</Key></Object></Delete>`))).toEqual({ ok: true, value: { quiet, objects: [{ key: "k" }] } });
+  });
+
+  test("part checksums are carried, parts stay in document order", () => {
+    const body = "<CompleteMultipartUpload><Part><PartNumber> 2 </PartNumber><ETag>b</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>";
+    expect(readCompleteMultipartUpload(bytes(body))).toEqual({
+      ok: true,
+      value: { parts: [{ partNumber: 2, etag: "b", checksums: { ChecksumCRC32: "AAAAAA==" } }, { partNumber: 1, etag: "a", checksums: {} }] },
+    });
+  });
+
+  test("CreateBucketConfiguration without a LocationConstraint", () => {
+    expect(readCreateBucketConfiguration(bytes("<CreateBucketConfiguration/>"))).toEqual({ ok: true, value: {} });
+  });
+});
+
+const objects = (n: number) => "<Object><Key>k</Key></Object>".repeat(n);
+const parts = (n: number) => "<Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>".repeat(n);
+type Reader = (body: Uint8Array) => { ok: true; value: unknown } | { ok: false; reason: S3XmlReason; offset: number };
+const READERS: Record<string, Reader> = { delete: readDelete, complete: readCompleteMultipartUpload, bucket: readCreateBucketConfiguration };
+
+/** Every case: which reader, the body, the reason, and the offset (characters, after line-end normalisation). */
+const MALFORMED: [string, keyof typeof READERS, string | Uint8Array, S3XmlReason, number][] = [
+  ["an empty body", "delete", "", "empty", 0],
+  ["only whitespace", "delete", " \n ", "empty", 3],
+  ["a body over the bound", "delete", new Uint8Array(MAX_XML_BYTES + 1).fill(0x20), "too-large", 0],
+  ["bytes that are not UTF-8", "delete", new Uint8Array([0x3c, 0xff, 0x3e]), "bad-utf8", 0],
+  ["a declared Latin-1 encoding", "delete", '<?xml version="1.0" encoding="ISO-8859-1"?><Delete/>', "unsupported-encoding", 0],
+  ["XML version 2.0", "delete", '<?xml version="2.0"?><Delete/>', "bad-declaration", 0],
+  ["a declaration not first", "delete", ' <?xml version="1.0"?><Delete/>', "processing-instruction", 1],
+  ["billion laughs", "delete", '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><Delete>&lol2;</Delete>', "doctype-refused", 22],
+  ["an external entity (XXE)", "delete", '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Delete><Object><Key>&x;</Key></Object></Delete>', "doctype-refused", 0],
+  ["a DOCTYPE inside the root", "delete", "<Delete><!DOCTYPE d></Delete>", "doctype-refused", 8],
+  ["an ENTITY declaration inside the root", "delete", '<Delete><!ENTITY x "y"></Delete>', "bad-markup", 8],
+  ["a stylesheet processing instruction", "delete", '<?xml-stylesheet href="a"?><Delete/>', "processing-instruction", 0],
+  ["a processing instruction inside", "delete", "<Delete><?php echo 1 ?></Delete>", "processing-instruction", 8],
+  ["a comment holding --", "delete", "<Delete><!-- a -- b --></Delete>", "bad-comment", 8],
+  ["a comment ending in -", "delete", "<Delete><!-- a ---></Delete>", "bad-comment", 8],
+  ["an unterminated comment", "delete", "<Delete><!-- a", "unexpected-eof", 8],
+  ["an unterminated CDATA section", "delete", "<Delete><![CDATA[ a", "unexpected-eof", 8],
+  ["a raw control character", "delete", "<Delete>\u0001</Delete>", "illegal-char", 8],
+  ["a raw U+FFFF", "delete", "<Delete>\uffff</Delete>", "illegal-char", 8],
+  ["a name starting with a digit", "delete", "<1Delete/>", "bad-name", 1],
+  ["an end tag without a name", "delete", "<Delete></ >", "bad-name", 10],
+  ["junk in an end tag", "delete", "<Delete></Delete x>", "bad-markup", 17],
+  ["an unquoted attribute", "delete", "<Delete a=b/>", "bad-attribute", 8],
+  ["attributes run together", "delete", '<Delete a="1"b="2"/>', "bad-attribute", 13],
+  ["a < in an attribute", "delete", '<Delete a="<"/>', "bad-attribute", 8],
+  ["a repeated attribute", "delete", '<Delete a="1" a="2"/>', "duplicate-attribute", 14],
+  ["a bare &", "delete", "<Delete><Object><Key>a & b</Key></Object></Delete>", "bad-reference", 23],
+  ["an HTML entity", "delete", "<Delete><Object><Key>&nbsp;</Key></Object></Delete>", "unknown-entity", 21],
+  ["a reference to NUL", "delete", "<Delete><Object><Key>&#0;</Key></Object></Delete>", "bad-char-ref", 21],
+  ["a reference to a surrogate", "delete", "<Delete><Object><Key>&#xD800;</Key></Object></Delete>", "bad-char-ref", 21],
+  ["a reference past U+10FFFF", "delete", "<Delete><Object><Key>&#x110000;</Key></Object></Delete>", "bad-char-ref", 21],
+  ["a reference of 30 digits", "delete", "<Delete><Object><Key>&#999999999999999999999999999999;</Key></Object></Delete>", "bad-char-ref", 21],
+  ["a reference in an attribute", "delete", '<Delete xmlns="&bogus;"/>', "unknown-entity", 15],
+  ["crossed tags", "delete", "<Delete><Object></Delete>", "mismatched-tag", 16],
+  ["a truncated body", "delete", "<Delete><Object>", "unexpected-eof", 16],
+  ["a truncated start tag", "delete", "<Delete", "unexpected-eof", 7],
+  ["text before the root", "delete", "hello<Delete/>", "text-outside-root", 0],
+  ["an end tag first", "delete", "</Delete>", "mismatched-tag", 0],
+  ["CDATA before the root", "delete", "<![CDATA[x]]><Delete/>", "text-outside-root", 0],
+  ["an ELEMENT declaration before the root", "delete", "<!ELEMENT Delete ANY><Delete/>", "bad-markup", 0],
+  ["two roots", "delete", "<Delete/><Delete/>", "content-after-root", 9],
+  ["text after the root", "delete", "<Delete/> x", "content-after-root", 10],
+  ["nine levels", "delete", `<Delete>${"<a>".repeat(8)}`, "too-deep", 29],
+  ["70,002 elements", "delete", `<Delete>${"<a/>".repeat(70_001)}</Delete>`, "too-many-elements", 8 + 70_000 * 4],
+  ["another root", "delete", "<CompleteMultipartUpload/>", "wrong-root", 0],
+  ["another default namespace", "delete", '<Delete xmlns="http://example.com/"><Object><Key>a</Key></Object></Delete>', "wrong-namespace", 0],
+  ["no namespace on a child of a namespaced root", "delete", '<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object xmlns=""><Key>a</Key></Object></Delete>', "wrong-namespace", 56],
+  ["a prefixed root, which this reader does not resolve", "delete", '<s3:Delete xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"/>', "wrong-namespace", 0],
+  ["an attribute on the root", "delete", '<Delete id="1"><Object><Key>a</Key></Object></Delete>', "unexpected-attribute", 0],
+  ["an attribute on a key", "delete", '<Delete><Object><Key id="1">a</Key></Object></Delete>', "unexpected-attribute", 16],
+  ["text between objects", "delete", "<Delete>junk<Object><Key>a</Key></Object></Delete>", "unexpected-text", 0],
+  ["an unknown element in an object", "delete", "<Delete><Object><Key>a</Key><Size>1</Size></Object></Delete>", "unexpected-element", 28],
+  ["an element inside a key", "delete", "<Delete><Object><Key><b/></Key></Object></Delete>", "unexpected-element", 21],
+  ["an object without a key", "delete", "<Delete><Object><VersionId>v</VersionId></Object></Delete>", "missing-element", 8],
+  ["an object with two keys", "delete", "<Delete><Object><Key>a</Key><Key>b</Key></Object></Delete>", "duplicate-element", 28],
+  ["two Quiet elements", "delete", "<Delete><Quiet>true</Quiet><Quiet>true</Quiet><Object><Key>a</Key></Object></Delete>", "duplicate-element", 27],
+  ["Quiet yes", "delete", "<Delete><Quiet>yes</Quiet><Object><Key>a</Key></Object></Delete>", "bad-boolean", 8],
+  ["no objects", "delete", "<Delete><Quiet>true</Quiet></Delete>", "no-objects", 0],
+  ["1,001 objects", "delete", `<Delete>${objects(1_001)}</Delete>`, "too-many-objects", 8 + 1_000 * objects(1).length],
+  ["no parts", "complete", "<CompleteMultipartUpload/>", "no-parts", 0],
+  ["10,001 parts", "complete", `<CompleteMultipartUpload>${parts(10_001)}</CompleteMultipartUpload>`, "too-many-parts", 25 + 10_000 * parts(1).length],
+  ["a part without an ETag", "complete", "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>", "missing-element", 25],
+  ["a part without a number", "complete", "<CompleteMultipartUpload><Part><ETag>e</ETag></Part></CompleteMultipartUpload>", "missing-element", 25],
+  ["part number 0", "complete", "<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>", "bad-part-number", 31],
+  ["part number 10001", "complete", "<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>", "bad-part-number", 31],
+  ["a negative part number", "complete", "<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>", "bad-part-number", 31],
+  ["a fractional part number", "complete", "<CompleteMultipartUpload><Part><PartNumber>1.5</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>", "bad-part-number", 31],
+  ["a Delete where parts belong", "complete", "<Delete><Object><Key>a</Key></Object></Delete>", "wrong-root", 0],
+  ["a directory bucket's Location", "bucket", "<CreateBucketConfiguration><Location><Name>usw2-az1</Name></Location></CreateBucketConfiguration>", "unexpected-element", 27],
+  ["two location constraints", "bucket", "<CreateBucketConfiguration><LocationConstraint>a</LocationConstraint><LocationConstraint>b</LocationConstraint></CreateBucketConfiguration>", "duplicate-element", 69],
+];
+
+describe("readers on malformed bodies", () => {
+  test.each(MALFORMED)("%s", (_, reader, body, reason, offset) => {
+    expect(READERS[reader]!(typeof body === "string" ? bytes(body) : body)).toEqual({ ok: false, reason, offset });
+  });
+
+  test("seeded mutations of the captured bodies never throw", async () => {
+    const seed = Number(process.env.S3_XML_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
+    console.log(`s3 xml fuzz seed ${seed} (rerun with S3_XML_FUZZ_SEED=${seed})`);
+    const next = seededRandom(seed);
+    const names = ["awscli-delete-objects", "awscli-complete-multipart-upload", "awscli-create-bucket", "s3cmd-delete", "s3cmd-complete-multipart-upload", "s3cmd-create-bucket"];
+    const goldens = await Promise.all(names.map((name) => fixture(`${name}.xml`)));
+    // Bytes that steer a tokenizer: markup, references, quotes, and a UTF-8 lead byte without its continuation.
+    const interesting = [0x3c, 0x3e, 0x26, 0x3b, 0x23, 0x2f, 0x21, 0x3f, 0x22, 0x27, 0x2d, 0x5b, 0x5d, 0x00, 0xc3, 0xff];
+    for (let i = 0; i < 20_000; i++) {
+      const golden = goldens[Math.floor(next() * goldens.length)]!;
+      const mutated = Uint8Array.from(golden);
+      for (let n = 1 + Math.floor(next() * 4); n > 0; n--) {
+        const at = Math.floor(next() * mutated.length);
+        mutated[at] = next() < 0.5 ? interesting[Math.floor(next() * interesting.length)]! : Math.floor(next() * 256);
+      }
+      const cut = next() < 0.2 ? mutated.subarray(0, Math.floor(next() * mutated.length)) : mutated;
+      for (const read of Object.values(READERS)) {
+        const result = read(cut);
+        if (!result.ok) expect(typeof result.reason === "string" && Number.isInteger(result.offset)).toBe(true);
+      }
+    }
   });
 });
 
