@@ -169,7 +169,7 @@ const sha256Hex = (bytes: Uint8Array | string) => createHash("sha256").update(by
 const S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /*
- * Goldens: requests awscli sent, stored by the live tests below when run with SIGV4_WRITE_GOLDENS=1, so the
+ * Goldens: requests awscli and s3cmd sent, stored by the live tests below when run with SIGV4_WRITE_GOLDENS=1, so the
  * verifier is held to real traffic even where awscli is missing. Beside each, the canonical request and string to
  * sign (recovered from a deliberately failing check with a wrong secret) as a readable decode.
  */
@@ -193,7 +193,7 @@ function signingDecode(request: SigV4Request, nowMs: number): string {
   return `${result.canonicalRequest}\n\n----- string to sign -----\n${result.stringToSign}\n`;
 }
 
-describe("golden awscli requests", () => {
+describe("golden requests from awscli and s3cmd", () => {
   const names = [...new Bun.Glob("*.json").scanSync(GOLDENS)].sort();
   test("there are some", () => expect(names.length).toBeGreaterThanOrEqual(5));
   test.each(names)("%s verifies at the time it was sent, and signs what its decode says", async (name) => {
@@ -204,6 +204,40 @@ describe("golden awscli requests", () => {
     expect(signingDecode(golden.request, golden.capturedAtMs)).toBe(await Bun.file(join(GOLDENS, name.replace(/\.json$/, ".txt"))).text());
   });
 });
+
+/** A loopback server that records each request and answers just enough S3 for a client to call its command a success. */
+function captureServer(captured: Captured[]): ReturnType<typeof Bun.serve> {
+  return Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const request = requestOf(req);
+      const body = new Uint8Array(await req.arrayBuffer());
+      captured.push({ request, body });
+      if (request.method === "GET" && request.path === "/") {
+        return new Response(`<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner><ID>goosed</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
+      }
+      if (request.method === "GET") {
+        return new Response(`<ListBucketResult xmlns="${S3_XMLNS}"><Name>b1</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`);
+      }
+      // s3cmd compares the ETag with the MD5 of what it sent and retries on a difference.
+      return new Response(null, { headers: { etag: `"${createHash("md5").update(body).digest("hex")}"` } });
+    },
+  });
+}
+
+const sent = (result: { sent: Captured | undefined }): Captured => {
+  if (!result.sent) throw new Error("the client sent nothing");
+  return result.sent;
+};
+
+function keepGolden(name: string, command: string, request: SigV4Request, body: Uint8Array = new Uint8Array()): void {
+  if (!process.env.SIGV4_WRITE_GOLDENS) return;
+  const capturedAtMs = Date.now();
+  const golden: Golden = { client: request.headers["user-agent"] ?? "aws-cli (s3 presign prints the URL; a GET with only Host would use it)", command, capturedAtMs, request, body: new TextDecoder().decode(body) };
+  writeFileSync(join(GOLDENS, `${name}.json`), `${JSON.stringify(golden, null, 2)}\n`);
+  writeFileSync(join(GOLDENS, `${name}.txt`), signingDecode(request, capturedAtMs));
+}
 
 describe("requests from awscli", () => {
   const KEY = GOLDEN_KEY;
@@ -216,22 +250,7 @@ describe("requests from awscli", () => {
   let server: ReturnType<typeof Bun.serve>;
 
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      async fetch(req) {
-        const request = requestOf(req);
-        captured.push({ request, body: new Uint8Array(await req.arrayBuffer()) });
-        // Just enough S3 for awscli to call the command a success.
-        if (request.method === "GET" && request.path === "/") {
-          return new Response(`<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner><ID>goosed</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`);
-        }
-        if (request.method === "GET") {
-          return new Response(`<ListBucketResult xmlns="${S3_XMLNS}"><Name>b1</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`);
-        }
-        return new Response(null, { headers: { etag: '"0"' } });
-      },
-    });
+    server = captureServer(captured);
   });
   afterAll(() => {
     server.stop(true);
@@ -261,19 +280,6 @@ describe("requests from awscli", () => {
     if (exitCode !== 0) throw new Error(`aws ${args.join(" ")} exited ${exitCode}: ${stderr}`);
     expect(captured.length - before).toBeLessThanOrEqual(1);
     return { stdout, sent: captured[before] };
-  }
-
-  const sent = (result: { sent: Captured | undefined }): Captured => {
-    if (!result.sent) throw new Error("awscli sent nothing");
-    return result.sent;
-  };
-
-  function keepGolden(name: string, command: string, request: SigV4Request, body: Uint8Array = new Uint8Array()): void {
-    if (!process.env.SIGV4_WRITE_GOLDENS) return;
-    const capturedAtMs = Date.now();
-    const golden: Golden = { client: request.headers["user-agent"] ?? "aws-cli (s3 presign prints the URL; a GET with only Host would use it)", command, capturedAtMs, request, body: new TextDecoder().decode(body) };
-    writeFileSync(join(GOLDENS, `${name}.json`), `${JSON.stringify(golden, null, 2)}\n`);
-    writeFileSync(join(GOLDENS, `${name}.txt`), signingDecode(request, capturedAtMs));
   }
 
   test("s3api list-buckets: a bodiless GET of /", async () => {
@@ -351,6 +357,60 @@ describe("requests from awscli", () => {
     for (const [what, changed] of Object.entries(tampered)) {
       expect({ what, result: verifySigV4(changed, options()) }).toMatchObject({ what, result: { ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" } });
     }
+  });
+});
+
+describe("requests from s3cmd", () => {
+  const options = (): SigV4Options => ({ region: "us-east-1", nowMs: Date.now(), lookupSecret: (id) => (id === GOLDEN_KEY ? GOLDEN_SECRET : null) });
+  const s3cmdPath = Bun.which("s3cmd", { PATH: "/usr/bin" }) ?? requireTool("s3cmd");
+  const captured: Captured[] = [];
+  const home = mkdtempSync(join(tmpdir(), "goosed-sigv4-s3cmd-"));
+  let server: ReturnType<typeof Bun.serve>;
+
+  beforeAll(() => {
+    server = captureServer(captured);
+    // Path-style against the capture server, SigV4 only, plain HTTP.
+    const config = [
+      "[default]", `access_key = ${GOLDEN_KEY}`, `secret_key = ${GOLDEN_SECRET}`, `host_base = 127.0.0.1:${server.port}`, `host_bucket = 127.0.0.1:${server.port}`,
+      "use_https = False", "signature_v2 = False", "bucket_location = us-east-1",
+    ];
+    writeFileSync(join(home, "s3cfg"), `${config.join("\n")}\n`);
+  });
+  afterAll(() => {
+    server.stop(true);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  async function s3cmd(...args: string[]): Promise<{ sent: Captured | undefined }> {
+    const before = captured.length;
+    const child = Bun.spawn([s3cmdPath, "-c", join(home, "s3cfg"), ...args], { env: { PATH: "/usr/bin:/bin", HOME: home }, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    const [stderr, exitCode] = await Promise.all([new Response(child.stderr).text(), child.exited, new Response(child.stdout).text()]);
+    if (exitCode !== 0) throw new Error(`s3cmd ${args.join(" ")} exited ${exitCode}: ${stderr}`);
+    expect(captured.length - before).toBe(1);
+    return { sent: captured[before] };
+  }
+
+  test("s3cmd ls: list buckets", async () => {
+    const { request } = sent(await s3cmd("ls"));
+    keepGolden("s3cmd-ls", "s3cmd ls", request);
+    expect(verified(request, options()).payloadHash).toBe(EMPTY_SHA256);
+  });
+
+  test("s3cmd put: a signed payload under a key s3cmd encodes its own way", async () => {
+    const file = join(home, "object.txt");
+    writeFileSync(file, "goosed sigv4 via s3cmd\n".repeat(40));
+    const { request, body } = sent(await s3cmd("put", file, "s3://b1/dir/my file+(1)~ü!$.txt"));
+    keepGolden("s3cmd-put", "s3cmd put object.txt 's3://b1/dir/my file+(1)~ü!$.txt'", request, body);
+    expect(request.path).toBe("/b1/dir/my%20file%2B%281%29~%C3%BC%21%24.txt");
+    expect(verified(request, options()).payloadHash).toBe(sha256Hex(body));
+    expect(verifySigV4({ ...request, path: request.path.replace("%21", "!") }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
+  });
+
+  test("s3cmd ls with a prefix: delimiter and an encoded prefix in the query", async () => {
+    const { request } = sent(await s3cmd("ls", "s3://b1/boot images/"));
+    keepGolden("s3cmd-ls-prefix", "s3cmd ls 's3://b1/boot images/'", request);
+    expect(request.query).toContain("prefix=boot%20images%2F");
+    verified(request, options());
   });
 });
 
