@@ -231,10 +231,11 @@ const sent = (result: { sent: Captured | undefined }): Captured => {
   return result.sent;
 };
 
-function keepGolden(name: string, command: string, request: SigV4Request, body: Uint8Array = new Uint8Array()): void {
+/** `client` names the sender when the request carries no User-Agent (s3cmd sends none; a presigned URL is anyone's). */
+function keepGolden(name: string, client: string, command: string, request: SigV4Request, body: Uint8Array = new Uint8Array()): void {
   if (!process.env.SIGV4_WRITE_GOLDENS) return;
   const capturedAtMs = Date.now();
-  const golden: Golden = { client: request.headers["user-agent"] ?? "aws-cli (s3 presign prints the URL; a GET with only Host would use it)", command, capturedAtMs, request, body: new TextDecoder().decode(body) };
+  const golden: Golden = { client: request.headers["user-agent"] ?? client, command, capturedAtMs, request, body: new TextDecoder().decode(body) };
   writeFileSync(join(GOLDENS, `${name}.json`), `${JSON.stringify(golden, null, 2)}\n`);
   writeFileSync(join(GOLDENS, `${name}.txt`), signingDecode(request, capturedAtMs));
 }
@@ -284,7 +285,7 @@ describe("requests from awscli", () => {
 
   test("s3api list-buckets: a bodiless GET of /", async () => {
     const { request } = sent(await aws("s3api", "list-buckets"));
-    keepGolden("awscli-list-buckets", "aws s3api list-buckets", request);
+    keepGolden("awscli-list-buckets", "aws-cli", "aws s3api list-buckets", request);
     const value = verified(request, options());
     expect({ accessKeyId: value.accessKeyId, mode: value.mode, payloadHash: value.payloadHash }).toEqual({ accessKeyId: KEY, mode: "header", payloadHash: EMPTY_SHA256 });
     expect(verifySigV4({ ...request, headers: { ...request.headers, host: "127.0.0.1:1" } }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
@@ -297,7 +298,7 @@ describe("requests from awscli", () => {
     writeFileSync(file, "goosed sigv4 ".repeat(100));
     const { request, body } = sent(await aws("s3api", "put-object", "--bucket", "b1", "--key", "dir/my file+(1)~ü.txt", "--metadata", "owner=ops  team", "--body", file));
     expect(request.path).toBe("/b1/dir/my%20file%2B%281%29~%C3%BC.txt");
-    keepGolden("awscli-put-object", "aws s3api put-object --bucket b1 --key 'dir/my file+(1)~ü.txt' --metadata 'owner=ops  team' --body object.txt", request, body);
+    keepGolden("awscli-put-object", "aws-cli", "aws s3api put-object --bucket b1 --key 'dir/my file+(1)~ü.txt' --metadata 'owner=ops  team' --body object.txt", request, body);
     const value = verified(request, options());
     // The API layer's half of the bargain: the body must hash to what was signed.
     expect(value.payloadHash).toBe(sha256Hex(body));
@@ -315,7 +316,7 @@ describe("requests from awscli", () => {
   test("s3api list-objects-v2: a query with spaces, slashes and UTF-8 to canonicalise", async () => {
     const { request } = sent(await aws("s3api", "list-objects-v2", "--bucket", "b1", "--prefix", "boot images/ü+x=1&y", "--delimiter", "/", "--max-keys", "7"));
     expect(request.query).toContain("prefix=");
-    keepGolden("awscli-list-objects-v2", "aws s3api list-objects-v2 --bucket b1 --prefix 'boot images/ü+x=1&y' --delimiter / --max-keys 7", request);
+    keepGolden("awscli-list-objects-v2", "aws-cli", "aws s3api list-objects-v2 --bucket b1 --prefix 'boot images/ü+x=1&y' --delimiter / --max-keys 7", request);
     verified(request, options());
     const query = request.query.replace("max-keys=7", "max-keys=8");
     expect(verifySigV4({ ...request, query }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch", reason: "signature-mismatch" });
@@ -325,7 +326,7 @@ describe("requests from awscli", () => {
     const file = join(home, "part.bin");
     writeFileSync(file, "part three of big.iso\n".repeat(200));
     const { request, body } = sent(await aws("s3api", "upload-part", "--bucket", "b1", "--key", "big.iso", "--part-number", "3", "--upload-id", "a/b+c=d e", "--body", file));
-    keepGolden("awscli-upload-part", "aws s3api upload-part --bucket b1 --key big.iso --part-number 3 --upload-id 'a/b+c=d e' --body part.bin", request, body);
+    keepGolden("awscli-upload-part", "aws-cli", "aws s3api upload-part --bucket b1 --key big.iso --part-number 3 --upload-id 'a/b+c=d e' --body part.bin", request, body);
     const value = verified(request, options());
     expect(value.payloadHash).toBe(sha256Hex(body));
     const query = request.query.replace("partNumber=3", "partNumber=4");
@@ -341,7 +342,7 @@ describe("requests from awscli", () => {
     const target = url.slice(origin.length);
     const [path = "", query = ""] = target.split("?");
     const request: SigV4Request = { method: "GET", path, query, headers: { host: `127.0.0.1:${server.port}` } };
-    keepGolden("awscli-presign", "aws s3 presign 's3://b1/boot/vmlinuz 6.1' --expires-in 600", request);
+    keepGolden("awscli-presign", "aws-cli (s3 presign prints the URL; a GET with only Host uses it)", "aws s3 presign 's3://b1/boot/vmlinuz 6.1' --expires-in 600", request);
     const value = verified(request, options());
     expect({ mode: value.mode, payloadHash: value.payloadHash, accessKeyId: value.accessKeyId }).toEqual({ mode: "presigned", payloadHash: "UNSIGNED-PAYLOAD", accessKeyId: KEY });
 
@@ -392,7 +393,7 @@ describe("requests from s3cmd", () => {
 
   test("s3cmd ls: list buckets", async () => {
     const { request } = sent(await s3cmd("ls"));
-    keepGolden("s3cmd-ls", "s3cmd ls", request);
+    keepGolden("s3cmd-ls", "s3cmd 2.3.0", "s3cmd ls", request);
     expect(verified(request, options()).payloadHash).toBe(EMPTY_SHA256);
   });
 
@@ -400,7 +401,7 @@ describe("requests from s3cmd", () => {
     const file = join(home, "object.txt");
     writeFileSync(file, "goosed sigv4 via s3cmd\n".repeat(40));
     const { request, body } = sent(await s3cmd("put", file, "s3://b1/dir/my file+(1)~ü!$.txt"));
-    keepGolden("s3cmd-put", "s3cmd put object.txt 's3://b1/dir/my file+(1)~ü!$.txt'", request, body);
+    keepGolden("s3cmd-put", "s3cmd 2.3.0", "s3cmd put object.txt 's3://b1/dir/my file+(1)~ü!$.txt'", request, body);
     expect(request.path).toBe("/b1/dir/my%20file%2B%281%29~%C3%BC%21%24.txt");
     expect(verified(request, options()).payloadHash).toBe(sha256Hex(body));
     expect(verifySigV4({ ...request, path: request.path.replace("%21", "!") }, options())).toMatchObject({ ok: false, code: "SignatureDoesNotMatch" });
@@ -408,7 +409,7 @@ describe("requests from s3cmd", () => {
 
   test("s3cmd ls with a prefix: delimiter and an encoded prefix in the query", async () => {
     const { request } = sent(await s3cmd("ls", "s3://b1/boot images/"));
-    keepGolden("s3cmd-ls-prefix", "s3cmd ls 's3://b1/boot images/'", request);
+    keepGolden("s3cmd-ls-prefix", "s3cmd 2.3.0", "s3cmd ls 's3://b1/boot images/'", request);
     expect(request.query).toContain("prefix=boot%20images%2F");
     verified(request, options());
   });
