@@ -3,12 +3,14 @@
  * From Amazon S3's "Error responses" reference (List of error codes,
  * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList). The messages are the
  * documented defaults; a handler may say more in its own Message and add fields (BucketName, Key, ...) beside it.
- * XAmzContentSHA256Mismatch is not in that list but is what S3 returns when the body does not hash to the
- * x-amz-content-sha256 header (AWS SDKs surface it by that code), so clients recognise it.
+ * Two codes are not in that list but are what S3 answers, and clients and other S3 servers (MinIO, Ceph RGW) use
+ * them with these statuses: XAmzContentSHA256Mismatch when the body does not hash to the x-amz-content-sha256
+ * header, and InvalidChunkSizeError when an aws-chunked chunk before the last is under 8 KiB.
  */
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: "Access Denied" },
   AuthorizationHeaderMalformed: { status: 400, message: "The authorization header you provided is invalid." },
+  AuthorizationQueryParametersError: { status: 400, message: "The query parameters that provide authentication information are not valid." },
   BadDigest: { status: 400, message: "The Content-MD5 you specified did not match what we received." },
   BucketAlreadyExists: { status: 409, message: "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again." },
   BucketAlreadyOwnedByYou: { status: 409, message: "Your previous request to create the named bucket succeeded and you already own it." },
@@ -21,6 +23,7 @@ export const S3_ERRORS = {
   InvalidAccessKeyId: { status: 403, message: "The AWS access key ID you provided does not exist in our records." },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
+  InvalidChunkSizeError: { status: 400, message: "Only the last chunk is allowed to have a size less than 8192 bytes" },
   InvalidDigest: { status: 400, message: "The Content-MD5 you specified is not valid." },
   InvalidLocationConstraint: { status: 400, message: "The specified location constraint is not valid." },
   InvalidPart: { status: 400, message: "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag." },
@@ -46,8 +49,8 @@ export const S3_ERRORS = {
   RequestTimeout: { status: 400, message: "Your socket connection to the server was not read from or written to within the timeout period." },
   RequestTimeTooSkewed: { status: 403, message: "The difference between the request time and the server's time is too large." },
   ServiceUnavailable: { status: 503, message: "Reduce your request rate." },
-  SignatureDoesNotMatch: { status: 403, message: "The request signature we calculated does not match the signature you provided. Check your key and signing method." },
-  SlowDown: { status: 503, message: "Please reduce your request rate." },
+  SignatureDoesNotMatch: { status: 403, message: "The request signature we calculated does not match the signature you provided. Check your AWS secret access key and signing method." },
+  SlowDown: { status: 503, message: "Reduce your request rate." },
   XAmzContentSHA256Mismatch: { status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -103,6 +103,13 @@ const RESPONSES: Record<string, string> = {
   "location-constraint-us-east-1": writeLocationConstraint("us-east-1"),
   "error-no-such-key": writeS3Error({ code: "NoSuchKey", details: { Key: "debian/vmlinuz" }, resource: "/artifacts/debian/vmlinuz", requestId: "4442587FB7D0A2F9" }),
   "error-no-such-bucket": writeS3Error({ code: "NoSuchBucket", details: { BucketName: "missing" }, resource: "/missing", requestId: "4442587FB7D0A2FA" }),
+  "error-presigned-expired": writeS3Error({
+    code: "AccessDenied",
+    message: "Request has expired",
+    details: { "X-Amz-Expires": 3600, Expires: "2026-11-25T12:28:25Z", ServerTime: "2026-11-25T13:28:25Z" },
+    resource: "/artifacts/debian/vmlinuz",
+    requestId: "4442587FB7D0A2FC",
+  }),
   "error-signature": writeS3Error({
     code: "SignatureDoesNotMatch",
     details: { AWSAccessKeyId: "GOOSEDKEY", StringToSign: "AWS4-HMAC-SHA256\n20261125T132825Z\n...", SignatureProvided: "ab12" },
@@ -360,7 +367,7 @@ const LISTED_KEYS = ["debian/initrd.gz", "debian/linux & <friends>", "win dows/b
  * Answers each S3 request a client makes with this module's writers, parsing the bodies it sends with its readers, and
  * records every request. Not an S3 server: it checks no signature and stores nothing.
  */
-function answer(method: string, url: URL, body: Uint8Array): Response {
+function answer(method: string, url: URL, headers: Headers, body: Uint8Array): Response {
   const [bucket = "", ...rest] = decodeURIComponent(url.pathname).slice(1).split("/");
   const key = rest.join("/");
   const q = url.searchParams;
@@ -398,6 +405,7 @@ function answer(method: string, url: URL, body: Uint8Array): Response {
     return xml(writeCompleteMultipartUploadResult({ location: url.href, bucket, key, etag: `${md5Hex(body)}-${request.value.parts.length}` }));
   }
   if (method === "GET" && q.has("uploadId")) return xml(RESPONSES["list-parts"]!);
+  if (method === "PUT" && headers.has("x-amz-copy-source")) return xml(RESPONSES["copy-object"]!);
   if (method === "PUT" && url.searchParams.size === 0) return new Response(null, { headers: { etag: `"${md5Hex(body)}"` } });
   return xml(writeS3Error({ code: "NoSuchKey", details: { Key: key }, resource: url.pathname, requestId: "4442587FB7D0A2F9" }), 404);
 }
@@ -418,7 +426,7 @@ describe("real clients against the writers and readers", () => {
         const url = new URL(request.url);
         const body = new Uint8Array(await request.arrayBuffer());
         requests.push({ method: request.method, path: decodeURIComponent(url.pathname), query: url.searchParams, body });
-        return answer(request.method, url, body);
+        return answer(request.method, url, request.headers, body);
       },
     });
     home = mkdtempSync(join(tmpdir(), "goosed-s3-xml-"));
@@ -504,6 +512,11 @@ describe("real clients against the writers and readers", () => {
     const completed = parsed(result);
     expect(completed).toEqual({ Location: expect.stringContaining("/artifacts/debian/install.iso"), Bucket: "artifacts", Key: "debian/install.iso", ETag: `"${md5Hex(sent.body)}-2"` });
     expect(readCompleteMultipartUpload(sent.body)).toEqual(readCompleteMultipartUpload(await fixture("awscli-complete-multipart-upload.xml")));
+  });
+
+  test("aws s3api copy-object reads CopyObjectResult", async () => {
+    const out = parsed(await aws("s3api", "copy-object", "--bucket", "artifacts", "--key", "debian/initrd.copy", "--copy-source", "artifacts/debian/initrd.gz"));
+    expect({ ...out.CopyObjectResult, LastModified: Date.parse(out.CopyObjectResult.LastModified) }).toEqual({ ETag: '"9b2cf535f27731c974343645a3985328"', LastModified: T0 });
   });
 
   test("aws s3api create-bucket sends a CreateBucketConfiguration the reader parses", async () => {
