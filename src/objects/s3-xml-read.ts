@@ -79,6 +79,8 @@ const NAME = /[A-Za-z_:][A-Za-z0-9_.:-]*/y;
 const SPACE = /[ \t\n]*/y;
 /** §2.8 production [23], whose version must be 1.x (§4.3.4 lets a 1.0 processor read other 1.x as 1.0). */
 const DECLARATION = /<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(["'])1\.[0-9]+\1(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(["'])([A-Za-z][A-Za-z0-9._-]*)\2)?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(["'])(?:yes|no)\4)?[ \t\n]*\?>/y;
+/** §3.1 production [41] Eq AttValue, with the "<" that §3.1 forbids in a value refused by the character classes. */
+const ATTRIBUTE_VALUE = /[ \t\n]*=[ \t\n]*(?:"([^<"]*)"|'([^<']*)')/y;
 const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 const REFERENCE = /&(?:#([0-9]+)|#x([0-9A-Fa-f]+)|([A-Za-z_:][A-Za-z0-9_.:-]*));/y;
 
@@ -134,7 +136,7 @@ function skipMisc(text: string, at: number): { ok: true; at: number } | Failure 
 }
 
 /** Parses one document into elements. Never throws: a body is a tree or a reason and where it went wrong. */
-export function parseXml(body: Uint8Array): { ok: true; value: XmlElement } | Failure {
+function parseXml(body: Uint8Array): { ok: true; value: XmlElement } | Failure {
   if (body.length === 0) return fail("empty", 0);
   if (body.length > MAX_XML_BYTES) return fail("too-large", 0);
   let text: string;
@@ -213,7 +215,7 @@ export function parseXml(body: Uint8Array): { ok: true; value: XmlElement } | Fa
         if (space === 0) return fail("bad-attribute", at);
         const attribute = matchAt(NAME, text, at);
         if (!attribute) return fail("bad-name", at);
-        const value = matchAt(/[ \t\n]*=[ \t\n]*(?:"([^<"]*)"|'([^<']*)')/y, text, at + attribute[0].length);
+        const value = matchAt(ATTRIBUTE_VALUE, text, at + attribute[0].length);
         if (!value) return fail("bad-attribute", at);
         if (element.attributes.has(attribute[0])) return fail("duplicate-attribute", at);
         const raw = value[1] ?? value[2]!;
@@ -255,7 +257,9 @@ function childrenOf(element: XmlElement, name: string, allowed: readonly string[
   const byName = new Map<string, XmlElement[]>();
   for (const child of element.children) {
     if (!allowed.includes(child.name)) return fail("unexpected-element", child.offset);
-    byName.set(child.name, [...(byName.get(child.name) ?? []), child]);
+    const named = byName.get(child.name);
+    if (named) named.push(child);
+    else byName.set(child.name, [child]);
   }
   return { ok: true, value: byName };
 }

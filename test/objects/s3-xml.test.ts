@@ -209,6 +209,9 @@ describe("readers on captured bodies", () => {
   });
 });
 
+const objects = (n: number) => "<Object><Key>k</Key></Object>".repeat(n);
+const parts = (n: number) => "<Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>".repeat(n);
+
 describe("readers on edge cases they accept", () => {
   test.each([
     ["a byte order mark and CRLF line ends", "\ufeff<?xml version='1.0'?>\r\n<Delete>\r\n<Object><Key>a\r\nb</Key></Object></Delete>\r\n", "a\nb"],
@@ -239,13 +242,18 @@ describe("readers on edge cases they accept", () => {
     });
   });
 
+  test("the limits themselves: 10,000 parts and 1,000 keys", () => {
+    const manyParts = readCompleteMultipartUpload(bytes(`<CompleteMultipartUpload>${parts(10_000)}</CompleteMultipartUpload>`));
+    expect(manyParts.ok && manyParts.value.parts.length).toBe(10_000);
+    const manyKeys = readDelete(bytes(`<Delete>${objects(1_000)}</Delete>`));
+    expect(manyKeys.ok && manyKeys.value.objects.length).toBe(1_000);
+  });
+
   test("CreateBucketConfiguration without a LocationConstraint", () => {
     expect(readCreateBucketConfiguration(bytes("<CreateBucketConfiguration/>"))).toEqual({ ok: true, value: {} });
   });
 });
 
-const objects = (n: number) => "<Object><Key>k</Key></Object>".repeat(n);
-const parts = (n: number) => "<Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>".repeat(n);
 type Reader = (body: Uint8Array) => { ok: true; value: unknown } | { ok: false; reason: S3XmlReason; offset: number };
 const READERS: Record<string, Reader> = { delete: readDelete, complete: readCompleteMultipartUpload, bucket: readCreateBucketConfiguration };
 
