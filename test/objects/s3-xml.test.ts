@@ -494,6 +494,12 @@ describe("real clients against the writers and readers", () => {
     expect(out.KeyCount).toBe(3);
   });
 
+  test("aws s3 ls lists the keys under a prefix", async () => {
+    const result = await aws("s3", "ls", "s3://artifacts/", "--recursive");
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trimEnd().split("\n").map((line) => line.split(/ +/).slice(2).join(" "))).toEqual(LISTED_KEYS.map((key, i) => `${i * 1024} ${key}`));
+  });
+
   test("aws s3api delete-objects sends a Delete body the reader parses", async () => {
     const objects = [{ Key: "debian/initrd.gz" }, { Key: "a & <b> 'c'" }, { Key: "debian/vmlinuz", VersionId: "v1" }];
     writeFileSync(join(home, "delete.json"), JSON.stringify({ Objects: objects }));
