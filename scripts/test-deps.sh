@@ -26,8 +26,6 @@ declare -A PACKAGES=(
   [ethtool]=ethtool
   [ip]=iproute2
   [nft]=nftables
-  [aws]=awscli
-  [s3cmd]=s3cmd
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
@@ -37,6 +35,9 @@ declare -A FILES=(
   [/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
   [/usr/share/OVMF/OVMF_CODE.fd]=ovmf
   [/boot/vmlinuz-*]=linux-image-amd64
+  # Debian's, by path: a pyenv shim named aws may come first on PATH, and the S3 tests drive /usr/bin/aws.
+  [/usr/bin/aws]=awscli
+  [/usr/bin/s3cmd]=s3cmd
 )
 
 missing=()
