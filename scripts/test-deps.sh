@@ -26,6 +26,7 @@ declare -A PACKAGES=(
   [ethtool]=ethtool
   [ip]=iproute2
   [nft]=nftables
+  [nginx]=nginx-light
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
