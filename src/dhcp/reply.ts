@@ -2,7 +2,7 @@
 import type { BootFile } from "./boot-file.ts";
 import type { DhcpMessage, DhcpOptions } from "./codec.ts";
 import { BOOTREPLY, MessageType, type MessageTypeValue } from "./constants.ts";
-import { encodePxeVendorOptions } from "./pxe.ts";
+import { DISCOVERY_BOOT_FILE_IN_OFFER, encodePxeVendorOptions } from "./pxe.ts";
 import type { SubnetOptions } from "./settings.ts";
 import { type Ipv4Network, numberToIpv4 } from "../lib/ipv4.ts";
 
@@ -12,9 +12,6 @@ export const SERVER_PORT = 67;
 export const CLIENT_PORT = 68;
 /** The BOOTP header's file field holds 128 bytes with its NUL (RFC 2131 section 2). */
 const FILE_FIELD_BYTES = 127;
-
-/** PXE 2.1 discovery control bit 3: boot the file named in this packet, no boot server discovery or menu. */
-const PXE_BOOT_FILE_DIRECTLY = 8;
 
 export interface Destination {
   address: string;
@@ -75,7 +72,7 @@ export function withBootFile(reply: DhcpMessage, request: DhcpMessage, boot: Boo
   if (request.options.vendorClass?.startsWith(boot.class)) {
     // PXE 2.1 and UEFI 2.x: a PXE or HTTP boot client trusts an offer only when it names the same class.
     o.vendorClass = boot.class;
-    if (boot.class === "PXEClient" && boot.kind !== "script") o.vendorSpecific = encodePxeVendorOptions({ discoveryControl: PXE_BOOT_FILE_DIRECTLY });
+    if (boot.class === "PXEClient" && boot.kind !== "script") o.vendorSpecific = encodePxeVendorOptions({ discoveryControl: DISCOVERY_BOOT_FILE_IN_OFFER });
   }
   // PXE 2.1 2.2.5: echo the client machine identifier.
   if (request.options.clientUuid) o.clientUuid = request.options.clientUuid;
