@@ -8,3 +8,4 @@ export * from "./machines.ts";
 export * from "./runs.ts";
 export * from "./machine-tokens.ts";
 export * from "./leases.ts";
+export * from "./objects.ts";

@@ -1,0 +1,60 @@
+// Where blob bytes live: the local content-addressed directory or an external S3 cluster. Metadata (buckets, objects,
+// artifacts) stays in SQLite either way; a backend only stores, reads and deletes content by its sha256.
+import type { BunFile } from "bun";
+
+/** A blob once its bytes are durable and their hash checked. */
+export interface StoredBlob {
+  digest: string;
+  sizeBytes: number;
+  /** MD5 of the content, hex: S3's ETag of a single PUT and of each part. */
+  md5Hex: string;
+}
+
+export interface PutOptions {
+  /** Refuse (too-large) as soon as more than this many bytes arrive. */
+  maxBytes?: number;
+  /** Refuse (size-mismatch) unless exactly this many bytes arrive. */
+  expectedBytes?: number;
+  /** Refuse (sha256-mismatch) unless the content hashes to this (hex). */
+  expectedSha256?: string;
+  /** Refuse (md5-mismatch) unless the content's MD5 is this (hex). */
+  expectedMd5Hex?: string;
+  signal?: AbortSignal;
+}
+
+export type BlobWriteReason = "too-large" | "size-mismatch" | "sha256-mismatch" | "md5-mismatch" | "disk-full" | "aborted" | "io";
+
+/** A refused or failed write. Nothing of it is left behind: the temporary file is gone before this is thrown. */
+export class BlobWriteError extends Error {
+  constructor(
+    readonly reason: BlobWriteReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "BlobWriteError";
+  }
+}
+
+/** A byte range, both ends inclusive. */
+export interface BlobRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobBackend {
+  readonly kind: "local" | "s3";
+  /** Streams `source` into a blob. Identical content is stored once; a second put of it only hashes. */
+  put(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<StoredBlob>;
+  has(digest: string): Promise<boolean>;
+  /**
+   * The content, or `range` of it, to put in a Response: a BunFile for local blobs (Bun sends it with sendfile), a
+   * stream for remote ones. Null when the blob is missing.
+   */
+  read(digest: string, range?: BlobRange): Promise<BunFile | ReadableStream<Uint8Array> | null>;
+  delete(digest: string): Promise<void>;
+  /** Every stored blob, for collection and verification. */
+  list(): AsyncIterable<{ digest: string; sizeBytes: number }>;
+  /** Bytes the backend holds, for the store-size gauge; null when it cannot tell cheaply. */
+  usedBytes(): Promise<number | null>;
+}
