@@ -2,7 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { defineJob, PermanentJobError } from "../core/index.ts";
 import { abortableSleep } from "../lib/deadline.ts";
-import type { BlobStore } from "./blob-store.ts";
+import type { BlobBackend } from "./backend.ts";
 
 export const verifyBlobsPayload = Type.Object(
   {
@@ -13,7 +13,7 @@ export const verifyBlobsPayload = Type.Object(
   { additionalProperties: false },
 );
 
-export function verifyBlobsJob(store: BlobStore) {
+export function verifyBlobsJob(backend: BlobBackend) {
   return defineJob({
     type: "blobs.verify",
     description: "re-hash every stored blob and report any whose content no longer matches its name",
@@ -23,15 +23,19 @@ export function verifyBlobsJob(store: BlobStore) {
     maxAttempts: 3,
     operatorStartable: true,
     async run(payload, ctx) {
-      const blobs = store.list();
+      const blobs: Array<{ digest: string; sizeBytes: number }> = [];
+      for await (const blob of backend.list()) blobs.push({ digest: blob.digest, sizeBytes: blob.sizeBytes });
       const totalBytes = blobs.reduce((sum, b) => sum + b.sizeBytes, 0);
       const corrupt: string[] = [];
       const startedMs = performance.now();
       let doneBytes = 0;
       ctx.progress(0, `verifying ${blobs.length} blobs`);
       for (const [index, blob] of blobs.entries()) {
+        const content = await backend.read(blob.digest);
+        // Deleted since it was listed (collected meanwhile): nothing left to verify.
+        if (content === null) continue;
         const hasher = new Bun.CryptoHasher("sha256");
-        for await (const chunk of Bun.file(blob.path).stream()) {
+        for await (const chunk of content instanceof ReadableStream ? content : content.stream()) {
           ctx.signal.throwIfAborted();
           hasher.update(chunk);
           doneBytes += chunk.byteLength;

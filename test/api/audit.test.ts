@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { BlobStore } from "../../src/objects/index.ts";
+import { LocalBlobBackend } from "../../src/objects/index.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
 
 const dir = tempDir();
@@ -8,7 +8,7 @@ let goosed: RunningGoosed;
 
 beforeAll(async () => {
   // One blob, verified at 1 KB/s: the first job stays running until it is cancelled.
-  await new BlobStore(join(dir.path, "blobs")).put(new Uint8Array(64 * 1024).fill(7));
+  await new LocalBlobBackend(join(dir.path, "blobs")).put(new Blob([new Uint8Array(64 * 1024).fill(7)]).stream());
   goosed = await startGoosed({ dataDir: dir.path });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BlobStore } from "../../src/objects/index.ts";
+import { LocalBlobBackend } from "../../src/objects/index.ts";
 import { api, runGoosed, startGoosed, tempDir } from "../support/goosed.ts";
 import { dataOf, SseReader } from "../support/sse.ts";
 
@@ -10,8 +10,8 @@ const BLOB_BYTES = 64 * 1024;
 
 /** Blobs for blobs.verify to chew on; at `rate` bytes/s the job takes blobs × BLOB_BYTES / rate seconds. */
 async function seedBlobs(dataDir: string, count: number): Promise<number> {
-  const store = new BlobStore(join(dataDir, "blobs"));
-  for (let i = 0; i < count; i++) await store.put(new Uint8Array(BLOB_BYTES).fill(i + 1));
+  const store = new LocalBlobBackend(join(dataDir, "blobs"));
+  for (let i = 0; i < count; i++) await store.put(new Blob([new Uint8Array(BLOB_BYTES).fill(i + 1)]).stream());
   return count * BLOB_BYTES;
 }
 
