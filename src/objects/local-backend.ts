@@ -15,9 +15,6 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 // Batches hashed by the MD5 thread at once; with the one being filled and the one being written, a put holds at most
 // (MD5_IN_FLIGHT + 2) × BATCH_BYTES = 24 MiB whatever the size of the stream.
 const MD5_IN_FLIGHT = 4;
-// Dirty pages are flushed every this many bytes while the hashing goes on: the kernel would otherwise start writing a
-// 1 GiB blob back only at the final fsync, which then stalls for as long as the disk needs for all of it.
-const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 type Source = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -79,10 +76,8 @@ export class LocalBlobBackend implements BlobBackend {
         if (writeError) throw writeError;
         const at = position;
         position += length;
-        const syncNow = file !== null && Math.floor(position / SYNC_EVERY_BYTES) !== Math.floor(at / SYNC_EVERY_BYTES);
         writing = (file ? writeFully(file, full.subarray(0, length), at) : Promise.resolve())
           .then(() => session.send(full.buffer as ArrayBuffer, length))
-          .then(() => (syncNow ? file?.datasync() : undefined))
           .catch((error: unknown) => {
             writeError = error;
           });
