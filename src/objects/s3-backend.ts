@@ -26,7 +26,7 @@ const MAX_PARTS = 10_000;
 const FIRST_PART_BYTES = 16 * MiB;
 const MAX_PART_BYTES = 512 * MiB;
 const PARTS_PER_STEP = 1_000;
-// CopyObject copies at most 5 GiB in one request (AWS S3 CopyObject); larger blobs are copied part by part.
+// CopyObject copies at most 5 GiB in one request on AWS S3 (CopyObject); larger blobs may need copying part by part.
 const MAX_COPY_BYTES = 5 * 1024 * MiB;
 // connect() gives up on an endpoint that does not answer its first request within this long.
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -232,8 +232,14 @@ export class S3BlobBackend implements BlobBackend {
   private async copy(fromKey: string, toKey: string, sizeBytes: number): Promise<void> {
     const source = new CopySourceOptions({ Bucket: this.bucket, Object: fromKey });
     const dest = new CopyDestinationOptions({ Bucket: this.bucket, Object: toKey });
-    if (sizeBytes <= MAX_COPY_BYTES) await this.client.copyObject(source, dest);
-    else await this.client.composeObject(dest, [source]);
+    try {
+      await this.client.copyObject(source, dest);
+    } catch (err) {
+      // goosed copies any size in one request (a copy is a new name for the same blob); S3 proper refuses more than
+      // 5 GiB, which UploadPartCopy then copies in parts.
+      if (sizeBytes <= MAX_COPY_BYTES) throw err;
+      await this.client.composeObject(dest, [source]);
+    }
   }
 }
 
@@ -305,7 +311,7 @@ function checkSettings(settings: S3BackendSettings): URL {
       errors.push({ path: "/objects/s3/endpoint", message: `${JSON.stringify(settings.endpoint)} is not a URL; write it as http://host:port` });
     }
     if (url && url.protocol !== "http:" && url.protocol !== "https:") {
-      errors.push({ path: "/objects/s3/endpoint", message: `must be an http:// or https:// URL, not ${url.protocol}` });
+      errors.push({ path: "/objects/s3/endpoint", message: `must be an http:// or https:// URL such as http://minio.lab:9000, not ${settings.endpoint}` });
     } else if (url && url.hostname === "") {
       errors.push({ path: "/objects/s3/endpoint", message: "must name a host, e.g. http://minio.lab:9000" });
     } else if (url && (url.pathname !== "/" || url.search !== "" || url.username !== "" || url.password !== "")) {
