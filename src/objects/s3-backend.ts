@@ -15,6 +15,8 @@ export interface S3BackendSettings {
 }
 
 const DIGEST = /^[0-9a-f]{64}$/;
+// S3 bucket naming rules (AWS S3 "Bucket naming rules"), which the minio client also enforces before any request.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const BLOB_PREFIX = "sha256/";
 const TMP_PREFIX = "tmp/";
 const MiB = 1024 * 1024;
@@ -319,7 +321,14 @@ function checkSettings(settings: S3BackendSettings): URL {
       errors.push({ path: "/objects/s3/endpoint", message: "must be only scheme, host and port (no path, query or credentials), e.g. http://minio.lab:9000" });
     }
   }
-  if (settings.bucket === "") errors.push({ path: "/objects/s3/bucket", message: "set the bucket that holds goosed's blobs" });
+  if (settings.bucket === "") {
+    errors.push({ path: "/objects/s3/bucket", message: "set the bucket that holds goosed's blobs" });
+  } else if (!BUCKET_NAME.test(settings.bucket) || settings.bucket.includes("..")) {
+    errors.push({
+      path: "/objects/s3/bucket",
+      message: `${JSON.stringify(settings.bucket)} is not an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`,
+    });
+  }
   if (settings.accessKey === "") errors.push({ path: "/objects/s3/accessKey", message: "set the access key goosed signs with" });
   if (settings.secretKey === "") errors.push({ path: "/objects/s3/secretKey", message: "set the secret key of objects.s3.accessKey" });
   if (errors.length > 0 || url === null) {
@@ -350,7 +359,7 @@ function connectError(err: unknown, settings: S3BackendSettings, where: string):
     });
   }
   const network = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "ETIMEDOUT", "ConnectionRefused"];
-  if (network.includes(code) || code === "" || /no answer within/.test(message)) {
+  if (network.includes(code) || /no answer within/.test(message)) {
     return new AppError({
       code: "objects-s3-unreachable",
       status: 503,
@@ -363,7 +372,7 @@ function connectError(err: unknown, settings: S3BackendSettings, where: string):
     code: "objects-s3-connect-failed",
     status: 500,
     title: "S3 endpoint refused",
-    detail: `${where} refused the bucket check for ${settings.bucket}: ${code}${message ? ` (${message})` : ""}; check objects.s3.endpoint, objects.s3.region and objects.s3.bucket`,
+    detail: `${where} failed the bucket check for ${settings.bucket}: ${[code, message].filter(Boolean).join(": ") || "no reason given"}; check objects.s3.endpoint, objects.s3.region and objects.s3.bucket`,
     cause: err,
   });
 }

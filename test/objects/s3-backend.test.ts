@@ -227,6 +227,12 @@ describe("connect", () => {
       message: "must be only scheme, host and port (no path, query or credentials), e.g. http://minio.lab:9000",
     },
     { name: "empty bucket", overrides: { bucket: "" }, path: "/objects/s3/bucket", message: "set the bucket that holds goosed's blobs" },
+    {
+      name: "a bucket name S3 refuses",
+      overrides: { bucket: "Goosed_Blobs" },
+      path: "/objects/s3/bucket",
+      message: '"Goosed_Blobs" is not an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
+    },
     { name: "empty access key", overrides: { accessKey: "" }, path: "/objects/s3/accessKey", message: "set the access key goosed signs with" },
     { name: "empty secret key", overrides: { secretKey: "" }, path: "/objects/s3/secretKey", message: "set the secret key of objects.s3.accessKey" },
   ];
