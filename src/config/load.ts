@@ -54,7 +54,8 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export const envName = (path: string[]) => `GOOSED_${path.map(snake).join("_")}`;
 export const flagName = (path: string[]) => path.map(kebab).join("-");
-const flagKey = (path: string[]) => flagName(path).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+// cac camelCases only a hyphen between two letters: --objects-s3-port arrives as `objectsS3-port`, not `objectsS3Port`.
+const flagKey = (path: string[]) => flagName(path).replace(/([a-z])-([a-z])/g, (_, a: string, c: string) => a + c.toUpperCase());
 
 /** What a setting accepts, in words an operator can act on. */
 export function describeSetting(schema: TSchema): string {
