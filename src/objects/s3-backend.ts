@@ -96,7 +96,8 @@ export class S3BlobBackend implements BlobBackend {
       const md5 = new Bun.CryptoHasher("md5");
       let totalBytes = 0;
       let partBytes = Math.max(FIRST_PART_BYTES, expectedBytes === undefined ? 0 : Math.ceil(expectedBytes / MAX_PARTS / MiB) * MiB);
-      let part = onlyHash ? null : Buffer.allocUnsafe(partBytes);
+      let part: Buffer | null = onlyHash ? null : Buffer.allocUnsafe(partBytes);
+      let spare: Buffer | null = null;
       let filled = 0;
 
       for (;;) {
@@ -120,10 +121,13 @@ export class S3BlobBackend implements BlobBackend {
           offset += n;
           if (filled === part.byteLength) {
             upload ??= await MultipartUpload.start(this.client, this.bucket, tmpKey);
+            // send() returns once the part before this one is acknowledged, so that part's buffer is free again: two
+            // buffers take turns rather than one allocation per part waiting for the collector.
             await upload.send(part);
             if (upload.sentParts % PARTS_PER_STEP === 0) partBytes = Math.min(partBytes * 2, MAX_PART_BYTES);
-            // The buffer just sent may still be on the wire: the next part gets a fresh one.
-            part = Buffer.allocUnsafe(partBytes);
+            const sent: Buffer = part;
+            part = spare !== null && spare.byteLength === partBytes ? spare : Buffer.allocUnsafe(partBytes);
+            spare = sent;
             filled = 0;
           }
         }
