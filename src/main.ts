@@ -11,7 +11,7 @@ import { AppError } from "./lib/errors.ts";
 import type { Logger } from "./lib/logger.ts";
 import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
 import { createNetworkBoot } from "./network-boot.ts";
-import { BlobStore, verifyBlobsJob } from "./objects/index.ts";
+import { ObjectStore } from "./objects/index.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -28,7 +28,6 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   const store = openStore(config.dataDir);
   log.info("store open", { component: "db", dataDir: store.dataDir, schema: store.migrations.current, applied: store.migrations.applied, configPath });
   const core = createCore(store, config, log);
-  core.jobs.register(verifyBlobsJob(new BlobStore(store.blobsDir)));
   const adminTokenPath = core.tokens.ensureAdminToken(config.dataDir);
   await core.tokenWriter.opened();
 
@@ -70,11 +69,15 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     await core.stop(0);
     store.close();
   };
-  const network = await createNetworkBoot({ config, core, log, metrics, readiness }).catch(async (err) => {
+  const objects = await ObjectStore.open({ config, core, log, metrics, readiness }).catch(async (err) => {
     await release();
     throw err;
   });
-  const app = createApi({ core, boot, config, log, metrics, readiness, streams, loaders: network.loaders, version: VERSION, startedAt });
+  const network = await createNetworkBoot({ config, core, log, metrics, readiness, artifacts: objects.tftpFiles }).catch(async (err) => {
+    await release();
+    throw err;
+  });
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, loaders: network.loaders, version: VERSION, startedAt });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port });
   } catch (err) {
@@ -90,9 +93,10 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   const port = app.server!.port!;
   listening = true;
   try {
+    objects.start();
     await network.start(port);
   } catch (err) {
-    await Promise.all([network.stop(), app.server!.stop(true)]);
+    await Promise.all([network.stop(), objects.stop(), app.server!.stop(true)]);
     await release();
     throw err;
   }
@@ -111,7 +115,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
       const graceMs = config.shutdownGraceMs;
       log.info("shutting down", { component: "main", graceMs });
       streams.closeAll();
-      await network.stop();
+      await Promise.all([network.stop(), objects.stop()]);
       const server = app.server!;
       await Promise.all([settlesWithin(server.stop(false), graceMs).then(() => server.stop(true)), core.stop(graceMs)]);
       store.close();

@@ -24,13 +24,15 @@ export interface NetworkBootDeps {
   log: Logger;
   metrics: MetricsRegistry;
   readiness: Readiness;
+  /** Named artifacts from the object store, served after the loaders and before files under <data>/artifacts. */
+  artifacts: TftpFiles;
 }
 
 const counterOf = (name: string, help: string, read: () => number) => new Gauge(name, help, () => [{ value: read() }], "counter");
 const byLabel = (label: string, map: ReadonlyMap<string, number> | Record<string, number>) =>
   (map instanceof Map ? [...map] : Object.entries(map)).map(([key, value]) => ({ labels: { [label]: key }, value }));
 
-export async function createNetworkBoot({ config, core, log, metrics, readiness }: NetworkBootDeps): Promise<NetworkBoot> {
+export async function createNetworkBoot({ config, core, log, metrics, readiness, artifacts: named }: NetworkBootDeps): Promise<NetworkBoot> {
   const settings = resolveDhcpSettings(config.dhcp);
   const tftpOn = config.tftp.mode === "on" || (config.tftp.mode === "auto" && settings !== null);
   const overrides = loadersDir(config.dataDir);
@@ -88,7 +90,7 @@ export async function createNetworkBoot({ config, core, log, metrics, readiness 
         tftp = await startTftpServer({
           host: config.tftp.host,
           port: config.tftp.port,
-          files: layeredFiles(loaders, directoryFiles(artifacts)),
+          files: layeredFiles(loaders, named, directoryFiles(artifacts)),
           log: log.child({ component: "tftp" }),
           onTransfer: (event) => core.bus.publish(`tftp.transfer.${event.kind}`, `tftp:${event.path}`, { ...event }),
         });

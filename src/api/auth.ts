@@ -10,7 +10,7 @@ export interface Principal {
 }
 
 /** Reads need `read`, changes need `write`; routes under these prefixes need `admin`. */
-const ADMIN_PREFIXES = ["/v1/tokens"];
+const ADMIN_PREFIXES = ["/v1/tokens", "/v1/s3"];
 
 export function requiredScope(method: string, path: string): Scope {
   if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return "admin";

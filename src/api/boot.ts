@@ -1,7 +1,6 @@
 // Unauthenticated boot-path routes for firmware and installers: iPXE scripts, artifacts, install documents, the
 // cloud-init NoCloud tree and the agent files. Install documents are authenticated by the run's installer token.
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import type { Server } from "bun";
 import { Elysia, t } from "elysia";
 import { AGENT_FILES } from "../agents/index.ts";
@@ -22,8 +21,6 @@ export interface BootRouteDeps {
 }
 
 const TEXT = "text/plain; charset=utf-8";
-// Artifact keys are relative paths without '..' (checked again when a profile is saved).
-const ARTIFACT_KEY = /^(?!.*(^|\/)\.\.?(\/|$))[\w.+-]+(\/[\w.+-]+)*$/;
 const RENDER_KINDS = ["kickstart", "preseed", "autoinstall", "unattend"] as const;
 const CLOUD_INIT_DOCUMENTS = ["meta-data", "user-data", "vendor-data"] as const;
 
@@ -36,9 +33,6 @@ const CONTENT_TYPES: Record<InstallDocument, string> = {
   "user-data": "text/yaml; charset=utf-8",
   "vendor-data": "text/yaml; charset=utf-8",
 };
-
-const artifactMissing = (key: string) =>
-  new AppError({ code: "artifact-not-found", status: 404, title: "Artifact not found", detail: `no artifact ${key}; import the bundle that brings it` });
 
 const applianceUrlOf = (config: Readonly<Config>, url: URL) => config.boot.publicUrl.replace(/\/+$/, "") || url.origin;
 // One Headers object for every boot script: building one per response shows in a storm profile.
@@ -76,7 +70,6 @@ export function bootScriptRoute({ boot, config }: BootRouteDeps, observe: { log:
 export function bootRoutes({ boot, config, loaders }: BootRouteDeps) {
   const applianceUrl = (request: Request) => applianceUrlOf(config, new URL(request.url));
   const source = (request: Request) => requestState(request).source ?? null;
-  const artifactsDir = join(config.dataDir, "artifacts");
 
   return new Elysia({ tags: ["boot"] })
     .get(
@@ -115,17 +108,6 @@ export function bootRoutes({ boot, config, loaders }: BootRouteDeps) {
         query: t.Object({ mac: t.Optional(t.String()), choice: t.String({ minLength: 1 }) }),
         detail: { summary: "A profile chosen at the console of a machine whose boot policy is menu", security: [] },
       },
-    )
-    .get(
-      "/boot/artifacts/*",
-      async ({ params }) => {
-        const key = decodeURIComponent(params["*"]);
-        if (!ARTIFACT_KEY.test(key)) throw artifactMissing(key);
-        const file = Bun.file(join(artifactsDir, key));
-        if (!(await file.exists())) throw artifactMissing(key);
-        return new Response(file, { headers: { "content-type": "application/octet-stream" } });
-      },
-      { detail: { summary: "Kernels, initrds and other boot artifacts (files under <data>/artifacts)", security: [] } },
     )
     .get(
       "/boot/loaders/:name",

@@ -26,6 +26,8 @@ import { systemRoutes } from "./system.ts";
 import { tokensRoutes } from "./tokens.ts";
 import { leasesRoutes } from "./leases.ts";
 import type { TftpFiles } from "../tftp/index.ts";
+import { ARTIFACTS_PATH, type ObjectStore, S3_PATH } from "../objects/index.ts";
+import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -38,6 +40,7 @@ export interface ApiDeps {
   metrics: MetricsRegistry;
   readiness: Readiness;
   streams: EventStreams;
+  objects: ObjectStore;
   /** iPXE loaders served over HTTP for UEFI HTTP boot. */
   loaders?: TftpFiles;
   version: string;
@@ -102,16 +105,26 @@ export function createApi(deps: ApiDeps) {
   // for Bun's development mode unless NODE_ENV is production; an appliance is never that, and it costs a storm ~15%.
   // It also shares the port (SO_REUSEPORT) by default: a second goosed on the same port must fail, not take half the
   // connections.
-  return new Elysia({ normalize: false, serve: { development: false, reusePort: false, routes: { [BOOT_SCRIPT_PATH]: { GET: bootScript } } } })
+  // The S3 API and artifact downloads stream large bodies and sign or cache by the raw request: they bypass Elysia.
+  const s3 = deps.objects.s3Handler;
+  const artifacts = artifactRoute(deps.objects, config.dataDir);
+  const routes = {
+    [BOOT_SCRIPT_PATH]: { GET: bootScript },
+    [S3_PATH]: s3,
+    [`${S3_PATH}/*`]: s3,
+    [`${ARTIFACTS_PATH}/*`]: artifacts,
+  };
+  return new Elysia({ normalize: false, serve: { development: false, reusePort: false, routes } })
     .onRequest(({ request, server }) => {
       beginRequest(request, server?.requestIP(request)?.address);
     })
     // Agent bodies may be binary protobuf: their routes decode the raw bytes by Content-Type themselves.
-    .onParse(({ request, path }) =>
-      path.startsWith(AGENT_PATH_PREFIX)
+    .onParse(({ request, path }) => {
+      if (isArtifactUpload(request.method, path)) return request.body ?? new ReadableStream({ start: (c) => c.close() });
+      return path.startsWith(AGENT_PATH_PREFIX)
         ? readRawBody(request, config.http.bodyLimitBytes)
-        : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null),
-    )
+        : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null);
+    })
     .onError(({ code, error, request, set }) => {
       const { requestId } = requestState(request);
       const path = new URL(request.url).pathname;
@@ -161,6 +174,7 @@ export function createApi(deps: ApiDeps) {
         .use(profilesRoutes(core, deps.boot))
         .use(runsRoutes(core))
         .use(leasesRoutes(core, config))
+        .use(objectsRoutes(deps.objects, config.objects.maxObjectBytes))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

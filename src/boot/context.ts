@@ -10,7 +10,7 @@ export interface InstallParts {
   applianceUrl: string;
 }
 
-export const artifactUrl = (applianceUrl: string, key: string) => `${applianceUrl}/boot/artifacts/${key.split("/").map(encodeURIComponent).join("/")}`;
+export const artifactUrl = (applianceUrl: string, key: string) => `${applianceUrl}/artifacts/${key.split("/").map(encodeURIComponent).join("/")}`;
 
 
 export function profileContext(applianceUrl: string, profile: ProfileRow): RenderContext["profile"] {

@@ -31,7 +31,13 @@ export class ApiClient {
     return this.send(method, path, body);
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<string> {
+  /** Streams `body` (a file, say) as the request body, its length declared so the server can check it arrived whole. */
+  async upload<T>(method: string, path: string, body: ReadableStream<Uint8Array>, sizeBytes: number): Promise<T> {
+    const text = await this.send(method, path, body, { "content-type": "application/octet-stream", "content-length": String(sizeBytes) });
+    return (text ? safeJson(text) : undefined) as T;
+  }
+
+  private async send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<string> {
     const url = new URL(path, this.baseUrl);
     let response: Response;
     try {
@@ -39,9 +45,9 @@ export class ApiClient {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(headers ?? (body === undefined ? {} : { "content-type": "application/json" })),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof ReadableStream ? body : JSON.stringify(body),
       });
     } catch (err) {
       throw new CliError(`cannot reach goosed at ${this.baseUrl} (${(err as Error).message}); is it running? start it with goosed serve, or pass --api`, {

@@ -12,18 +12,19 @@ import { registerRuns } from "./runs.ts";
 import { registerServe, type ServeDeps } from "./serve.ts";
 import { registerStatus } from "./status.ts";
 import { registerTokens } from "./tokens.ts";
+import { registerObjects } from "./objects.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key"]);
 
-/** cac matches a command by its first word; joining `token create` into one argument lets it match two. */
+/** cac matches a command by its first word; joining `token create` (or `s3 key create`) into one argument lets it match more. */
 function joinGroup(args: string[]): string[] {
   const [group, sub, ...rest] = args;
-  if (group && GROUPS.has(group) && sub && !sub.startsWith("-")) return [`${group} ${sub}`, ...rest];
+  if (group && GROUPS.has(group) && sub && !sub.startsWith("-")) return joinGroup([`${group} ${sub}`, ...rest]);
   return args;
 }
 
@@ -56,6 +57,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerRuns(cli, client);
   registerDhcp(cli, client);
   registerGroups(cli, client);
+  registerObjects(cli, client);
   cli.help();
   cli.version(deps.version);
 

@@ -98,6 +98,24 @@ export const ConfigSchema = Type.Object(
       host: Type.String({ minLength: 1, default: "0.0.0.0", description: "address the TFTP server listens on" }),
       port: Type.Integer({ minimum: 0, maximum: 65535, default: 69, description: "TFTP port; firmware always asks on 69" }),
     }),
+    objects: section({
+      // local: blobs under <dataDir>/blobs. s3: blobs in a bucket of an existing S3 cluster, metadata still here.
+      backend: Type.Union([Type.Literal("local"), Type.Literal("s3")], { default: "local", description: "where object content lives: local disk or an external S3 cluster" }),
+      // us-east-1 is what S3 clients assume when told nothing, so awscli and s3cmd work without a region setting.
+      region: Type.String({ minLength: 1, default: "us-east-1", description: "the region the S3 API answers for; clients must sign for it" }),
+      // 0: S3 is served at /s3 on the HTTP port only. Clients that cannot take a path in their endpoint (the minio
+      // client) want a port of their own.
+      s3Port: Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: "a second port serving the S3 API at its root; 0: none" }),
+      // S3's own limit on an object; a lab's largest is a DVD image or a Windows WIM.
+      maxObjectBytes: Type.Integer({ minimum: 1, default: 5 * 1024 ** 4, description: "largest object a PUT or a multipart upload may make" }),
+      s3: section({
+        endpoint: Type.String({ default: "", description: "external S3 endpoint URL, e.g. http://minio.lab:9000" }),
+        bucket: Type.String({ default: "", description: "bucket on the external S3 cluster that holds goosed's blobs" }),
+        region: Type.String({ minLength: 1, default: "us-east-1" }),
+        accessKey: Type.String({ default: "" }),
+        secretKey: Type.String({ default: "" }),
+      }),
+    }),
     // The global layer of template variables (then group, profile, machine, run); see templates/README.md.
     vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "global template variables" }),
     // In-flight requests and jobs get this long after SIGTERM before they are cut off.

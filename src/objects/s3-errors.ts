@@ -1,4 +1,5 @@
 // S3 error codes: the HTTP status and default message of each code the S3 API answers with.
+import type { S3ErrorDetail } from "./s3-xml-write.ts";
 /*
  * From Amazon S3's "Error responses" reference (List of error codes,
  * https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList). The messages are the
@@ -55,3 +56,21 @@ export const S3_ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;
+
+/** A refusal the S3 API answers with S3's XML error document; thrown by the catalog and the handlers. */
+export class S3Error extends Error {
+  readonly code: S3ErrorCode;
+  readonly status: number;
+  readonly details?: Partial<Record<S3ErrorDetail, string | number>>;
+  /** Header fields the answer carries, e.g. Content-Range on InvalidRange. */
+  readonly headers?: Record<string, string>;
+
+  constructor(code: S3ErrorCode, init: { message?: string; details?: Partial<Record<S3ErrorDetail, string | number>>; headers?: Record<string, string> } = {}) {
+    super(init.message ?? S3_ERRORS[code].message);
+    this.name = "S3Error";
+    this.code = code;
+    this.status = S3_ERRORS[code].status;
+    this.details = init.details;
+    this.headers = init.headers;
+  }
+}

@@ -79,14 +79,20 @@ export interface ListObjectsV2Result {
   commonPrefixes: string[];
 }
 
-/** ListObjectsV2 (GET /bucket?list-type=2). KeyCount counts keys and common prefixes together, as S3 does. */
-export function writeListObjectsV2Result(value: ListObjectsV2Result): string {
-  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
-  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
+/** The Contents and CommonPrefixes of both ListObjects versions, keys passed through `name` (url-encoding or not). */
+function listEntries(value: { contents: S3ObjectEntry[]; commonPrefixes: string[] }, name: (text: string) => string) {
   const contents = value.contents
     .map((o) => `<Contents>${el("Key", name(o.key))}${el("LastModified", timestamp(o.lastModifiedMs))}${el("ETag", quoted(o.etag))}${el("Size", o.sizeBytes)}${el("StorageClass", o.storageClass ?? "STANDARD")}</Contents>`)
     .join("");
   const prefixes = value.commonPrefixes.map((p) => `<CommonPrefixes>${el("Prefix", name(p))}</CommonPrefixes>`).join("");
+  return { contents, prefixes };
+}
+
+/** ListObjectsV2 (GET /bucket?list-type=2). KeyCount counts keys and common prefixes together, as S3 does. */
+export function writeListObjectsV2Result(value: ListObjectsV2Result): string {
+  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
+  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
+  const { contents, prefixes } = listEntries(value, name);
   return root(
     "ListBucketResult",
     el("Name", value.bucket) +
@@ -98,6 +104,40 @@ export function writeListObjectsV2Result(value: ListObjectsV2Result): string {
       optional("ContinuationToken", value.continuationToken) +
       optional("NextContinuationToken", value.nextContinuationToken) +
       named("StartAfter", value.startAfter) +
+      optional("EncodingType", value.encodingType) +
+      contents +
+      prefixes,
+  );
+}
+
+export interface ListObjectsV1Result {
+  bucket: string;
+  prefix: string;
+  delimiter?: string;
+  marker: string;
+  maxKeys: number;
+  isTruncated: boolean;
+  /** Sent only with a delimiter, as S3 does; without one a client resumes after the last Key. */
+  nextMarker?: string;
+  encodingType?: "url";
+  contents: S3ObjectEntry[];
+  commonPrefixes: string[];
+}
+
+/** ListObjects, version 1 (GET /bucket without list-type=2): what s3cmd asks for. */
+export function writeListObjectsV1Result(value: ListObjectsV1Result): string {
+  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
+  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
+  const { contents, prefixes } = listEntries(value, name);
+  return root(
+    "ListBucketResult",
+    el("Name", value.bucket) +
+      named("Prefix", value.prefix) +
+      named("Marker", value.marker) +
+      named("NextMarker", value.nextMarker) +
+      el("MaxKeys", value.maxKeys) +
+      named("Delimiter", value.delimiter) +
+      el("IsTruncated", value.isTruncated) +
       optional("EncodingType", value.encodingType) +
       contents +
       prefixes,

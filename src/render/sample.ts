@@ -19,7 +19,7 @@ const SAMPLE_FILES: Record<OsFamily, { name: string; kernel: string; initrds: st
 
 function sampleProfile(applianceUrl: string, family: OsFamily): RenderProfile {
   const files = SAMPLE_FILES[family];
-  const url = (file: string) => `${applianceUrl}/boot/artifacts/${files.name}/${file}`;
+  const url = (file: string) => `${applianceUrl}/artifacts/${files.name}/${file}`;
   return {
     name: files.name,
     os_family: family,

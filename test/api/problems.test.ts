@@ -1,3 +1,4 @@
+import { ObjectStore } from "../../src/objects/index.ts";
 import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi, EventStreams } from "../../src/api/index.ts";
@@ -116,6 +117,7 @@ test("500 hides the cause from the client and logs it under the request id", asy
     metrics: new MetricsRegistry(),
     readiness: new Readiness(),
     streams: new EventStreams(t.core),
+    objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
     version: "test",
     startedAt: Date.now(),
   }).listen({ hostname: "127.0.0.1", port: 0 });

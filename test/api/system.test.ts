@@ -1,3 +1,4 @@
+import { ObjectStore } from "../../src/objects/index.ts";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -32,7 +33,7 @@ describe("health", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string }> };
     expect(body.status).toBe("ready");
-    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "dhcp", "tftp"]);
+    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "objects", "dhcp", "tftp"]);
     // The default: no DHCP on a network goosed was not told to serve, and so no TFTP either.
     expect(body.services.dhcp).toEqual({ ok: true, detail: "off (dhcp.mode)" });
     expect(body.services.tftp).toEqual({ ok: true, detail: "off (tftp.mode)" });
@@ -55,6 +56,7 @@ describe("health", () => {
       metrics: new MetricsRegistry(),
       readiness,
       streams: new EventStreams(t.core),
+      objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
       version: "test",
       startedAt: Date.now(),
     }).listen({ hostname: "127.0.0.1", port: 0 });

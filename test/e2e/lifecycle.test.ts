@@ -93,8 +93,8 @@ describe("an install from unknown to provisioned", () => {
 
     const install = await text(`${goosed.url}/boot/install.ipxe?mac=${mac}&token=${token}`);
     expect(install.startsWith("#!ipxe\n")).toBe(true);
-    expect(install).toContain(`kernel ${goosed.url}/boot/artifacts/rocky9/vmlinuz`);
-    expect(install).toContain(`initrd -n initrd.img ${goosed.url}/boot/artifacts/rocky9/initrd.img`);
+    expect(install).toContain(`kernel ${goosed.url}/artifacts/rocky9/vmlinuz`);
+    expect(install).toContain(`initrd -n initrd.img ${goosed.url}/artifacts/rocky9/initrd.img`);
     const ks = /inst\.ks=(\S+)/.exec(install);
     expect(ks?.[1]).toStartWith(`${goosed.url}/v1/render/kickstart?token=gi_`);
     installerToken = new URL(ks![1]!).searchParams.get("token")!;
