@@ -317,6 +317,17 @@ export class ObjectCatalog {
     return row;
   }
 
+  /** Uploads in progress under `prefix`, by key then upload id, after the markers. */
+  listUploads(bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, limit: number): UploadRow[] {
+    const rows = this.store.sqlite
+      .query<Raw<UploadRow>, [string, string, string, string, number]>(
+        `SELECT upload_id AS uploadId, bucket, key, content_type AS contentType, metadata, created_at AS createdAt FROM multipart_uploads
+         WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 AND (key > ?3 OR (key = ?3 AND upload_id > ?4)) ORDER BY key, upload_id LIMIT ?5`,
+      )
+      .all(bucket, prefix, keyMarker, uploadIdMarker, limit);
+    return rows.map((row) => ({ ...row, metadata: JSON.parse(row.metadata) }));
+  }
+
   /** The upload, or NoSuchUpload when it is unknown or belongs to another bucket and key. */
   requireUpload(bucket: string, key: string, uploadId: string): UploadRow {
     const row = this.q.upload.get(uploadId);

@@ -17,6 +17,7 @@ import {
   writeDeleteResult,
   writeInitiateMultipartUploadResult,
   writeListAllMyBucketsResult,
+  writeListMultipartUploadsResult,
   writeListObjectsV1Result,
   writeListObjectsV2Result,
   writeListPartsResult,
@@ -170,6 +171,8 @@ export class S3Api {
         return new Response(null, { status: 204 });
       case "ListParts":
         return this.listParts(s3);
+      case "ListMultipartUploads":
+        return this.listUploads(s3);
       case "Unsupported":
         throw new S3Error("NotImplemented", { message: `goosed's S3 API does not implement ${s3.method} on this resource` });
     }
@@ -314,6 +317,30 @@ export class S3Api {
     const blob = await this.receive("UploadPart", s3, request, verified, Math.min(this.options.maxObjectBytes, 5 * 1024 ** 3));
     this.options.catalog.putPart(upload, { partNumber, digest: blob.digest, sizeBytes: blob.sizeBytes, etag: blob.md5Hex, lastModified: Date.now() });
     return new Response(null, { status: 200, headers: { etag: `"${blob.md5Hex}"` } });
+  }
+
+  private listUploads(s3: S3Request): Response {
+    const q = s3.query;
+    const maxUploads = maxOf(q.get("max-uploads"));
+    const keyMarker = q.get("key-marker") ?? "";
+    const uploadIdMarker = q.get("upload-id-marker") ?? "";
+    const rows = this.options.catalog.listUploads(s3.bucket, q.get("prefix") ?? "", keyMarker, uploadIdMarker, maxUploads + 1);
+    const shown = rows.slice(0, maxUploads);
+    const truncated = rows.length > maxUploads;
+    return xml(
+      writeListMultipartUploadsResult({
+        bucket: s3.bucket,
+        prefix: q.get("prefix") ?? "",
+        keyMarker,
+        uploadIdMarker,
+        nextKeyMarker: truncated ? shown.at(-1)?.key : undefined,
+        nextUploadIdMarker: truncated ? shown.at(-1)?.uploadId : undefined,
+        maxUploads,
+        isTruncated: truncated,
+        owner: OWNER,
+        uploads: shown.map((u) => ({ key: u.key, uploadId: u.uploadId, initiatedMs: u.createdAt })),
+      }),
+    );
   }
 
   private listParts(s3: S3Request): Response {

@@ -32,6 +32,7 @@ export type S3Operation =
   | "CompleteMultipartUpload"
   | "AbortMultipartUpload"
   | "ListParts"
+  | "ListMultipartUploads"
   | "Unsupported";
 
 /**
@@ -71,6 +72,7 @@ export function s3Operation(request: S3Request): S3Operation {
     switch (method) {
       case "GET":
         if (query.has("location")) return "GetBucketLocation";
+        if (query.has("uploads")) return "ListMultipartUploads";
         if (SUBRESOURCES.some((name) => query.has(name))) return "Unsupported";
         return query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects";
       case "HEAD":

@@ -154,6 +154,41 @@ export function writeCompleteMultipartUploadResult(value: { location: string; bu
   return root("CompleteMultipartUploadResult", el("Location", value.location) + el("Bucket", value.bucket) + el("Key", value.key) + el("ETag", quoted(value.etag)));
 }
 
+export interface ListMultipartUploadsResult {
+  bucket: string;
+  prefix: string;
+  keyMarker: string;
+  uploadIdMarker: string;
+  nextKeyMarker?: string;
+  nextUploadIdMarker?: string;
+  maxUploads: number;
+  isTruncated: boolean;
+  owner: S3Owner;
+  uploads: { key: string; uploadId: string; initiatedMs: number }[];
+}
+
+/** ListMultipartUploads (GET /bucket?uploads): the minio client asks it before resuming an upload of a key. */
+export function writeListMultipartUploadsResult(value: ListMultipartUploadsResult): string {
+  const uploads = value.uploads
+    .map(
+      (u) =>
+        `<Upload>${el("Key", u.key)}${el("UploadId", u.uploadId)}${owner("Initiator", value.owner)}${owner("Owner", value.owner)}${el("StorageClass", "STANDARD")}${el("Initiated", timestamp(u.initiatedMs))}</Upload>`,
+    )
+    .join("");
+  return root(
+    "ListMultipartUploadsResult",
+    el("Bucket", value.bucket) +
+      el("KeyMarker", value.keyMarker) +
+      el("UploadIdMarker", value.uploadIdMarker) +
+      optional("NextKeyMarker", value.nextKeyMarker) +
+      optional("NextUploadIdMarker", value.nextUploadIdMarker) +
+      el("Prefix", value.prefix) +
+      el("MaxUploads", value.maxUploads) +
+      el("IsTruncated", value.isTruncated) +
+      uploads,
+  );
+}
+
 export interface ListPartsResult {
   bucket: string;
   key: string;

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Client } from "minio";
-import { api, type RunningGoosed, runGoosed, startGoosed, type TempDir, tempDir } from "./goosed.ts";
+import { type RunningGoosed, runGoosed, startGoosed, type TempDir, tempDir } from "./goosed.ts";
 
 export interface S3Key {
   accessKey: string;
@@ -31,16 +31,8 @@ export function freePort(): number {
 /** `goosed s3 key create <name> --json` against a running goosed. */
 export async function createS3Key(goosed: RunningGoosed, name: string): Promise<S3Key> {
   const { stdout, stderr, code } = await runGoosed(["s3", "key", "create", name, "--json"], { GOOSED_API: goosed.url, GOOSED_TOKEN: goosed.token });
-  let created: { accessKeyId: string; secretAccessKey: string };
-  if (code === 2 && stderr.includes("unknown command s3")) {
-    // TODO(issue 5): drop once the CLI registers `goosed s3`; until then the API it calls.
-    const response = await api(goosed, "/v1/s3/keys", { body: { name } });
-    if (response.status !== 201 && response.status !== 200) throw new Error(`POST /v1/s3/keys answered ${response.status}: ${await response.text()}`);
-    created = (await response.json()) as typeof created;
-  } else {
-    if (code !== 0) throw new Error(`goosed s3 key create exited with ${code}: ${stderr}`);
-    created = JSON.parse(stdout) as typeof created;
-  }
+  if (code !== 0) throw new Error(`goosed s3 key create exited with ${code}: ${stderr}`);
+  const created = JSON.parse(stdout) as { accessKeyId: string; secretAccessKey: string };
   return { accessKey: created.accessKeyId, secretKey: created.secretAccessKey };
 }
 
