@@ -279,7 +279,9 @@ export class ObjectCatalog {
     this.requireBucket(query.bucket);
     const contents: ObjectRow[] = [];
     const commonPrefixes: string[] = [];
-    let cursor = query.after;
+    // Resuming after a common prefix (a continuation token or marker that is one) skips every key under it.
+    const rolled = query.delimiter !== "" && query.after.length > query.prefix.length && query.after.startsWith(query.prefix) && query.after.indexOf(query.delimiter, query.prefix.length) === query.after.length - query.delimiter.length;
+    let cursor = rolled ? query.after + SKIP : query.after;
     let last: string | null = null;
     const batch = Math.min(Math.max(query.maxKeys + 1, 100), 1000);
     for (;;) {

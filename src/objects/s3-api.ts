@@ -25,7 +25,7 @@ import {
   writeS3Error,
 } from "./s3-xml-write.ts";
 import { contentMd5Hex, readCopySource, readS3Request, type S3Operation, type S3Request, s3Operation, userMetadata } from "./s3-request.ts";
-import { createChunkedDecoder } from "./sigv4-chunked.ts";
+import { type ChunkedFailure, createChunkedDecoder } from "./sigv4-chunked.ts";
 import { PayloadHash, type SigV4Verified, verifySigV4 } from "./sigv4.ts";
 
 export interface S3ApiOptions {
@@ -432,10 +432,13 @@ export class S3Api {
       options.expectedMd5Hex = hex;
     }
     const counted = this.counting(operation, request.body ?? emptyStream());
-    const source = streaming ? dechunked(counted, verified) : counted;
+    // A bad chunk ends the source with its S3 error; the backend sees only a failed source, so keep the reason here.
+    const refusal: { error: S3Error | null } = { error: null };
+    const source = streaming ? dechunked(counted, verified, refusal) : counted;
     try {
       return await this.options.backend.put(source, options);
     } catch (error) {
+      if (refusal.error) throw refusal.error;
       if (error instanceof S3Error) throw error;
       if (error instanceof BlobWriteError) throw s3ErrorOfWrite(error, options, this.options.backend.kind);
       throw error;
@@ -509,15 +512,19 @@ const contentTypeOf = (s3: S3Request): string => s3.headers["content-type"] || "
 const emptyStream = (): ReadableStream<Uint8Array> => new ReadableStream({ start: (controller) => controller.close() });
 
 /** The data of an aws-chunked body, each chunk's signature checked; a bad chunk ends the stream with its S3 error. */
-async function* dechunked(body: AsyncIterable<Uint8Array>, verified: SigV4Verified): AsyncGenerator<Uint8Array> {
+async function* dechunked(body: AsyncIterable<Uint8Array>, verified: SigV4Verified, refusal: { error: S3Error | null }): AsyncGenerator<Uint8Array> {
   const decoder = createChunkedDecoder(verified);
+  const refuse = (failure: ChunkedFailure) => {
+    refusal.error = new S3Error(failure.code, { message: `aws-chunked body: ${failure.reason} at byte ${failure.offset}` });
+    return refusal.error;
+  };
   for await (const slice of body) {
     const pushed = decoder.push(slice);
-    if (!pushed.ok) throw new S3Error(pushed.code, { message: `aws-chunked body: ${pushed.reason} at byte ${pushed.offset}` });
+    if (!pushed.ok) throw refuse(pushed);
     yield* pushed.data;
   }
   const ended = decoder.end();
-  if (!ended.ok) throw new S3Error(ended.code, { message: `aws-chunked body: ${ended.reason} at byte ${ended.offset}` });
+  if (!ended.ok) throw refuse(ended);
 }
 
 /** The blobs of a multipart upload's parts, one after another. */
