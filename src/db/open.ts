@@ -1,6 +1,6 @@
 // Opens the data directory: takes its lock, opens goosed.db in WAL mode and applies migrations.
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import { AppError } from "../lib/errors.ts";
@@ -54,7 +54,11 @@ export function openStore(dataDir: string): Store {
   const lock = lockDataDir(dataDir);
   let sqlite: Database | undefined;
   try {
-    sqlite = new Database(join(dataDir, "goosed.db"), { create: true, strict: true });
+    const dbPath = join(dataDir, "goosed.db");
+    sqlite = new Database(dbPath, { create: true, strict: true });
+    // The database holds S3 secrets (SigV4 signs with the secret itself): owner only. SQLite gives the WAL and shm
+    // files the database's mode when it creates them; older installs get theirs fixed here too.
+    for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
     sqlite.run("PRAGMA journal_mode = WAL");
     // FULL: a committed import or job result survives power loss, not only a process crash.
     sqlite.run("PRAGMA synchronous = FULL");

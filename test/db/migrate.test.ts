@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { migrate, openStore } from "../../src/db/index.ts";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
@@ -26,6 +26,14 @@ describe("migrations", () => {
     expect(second.migrations.applied).toEqual([]);
     expect(second.sqlite.query("PRAGMA user_version").get()).toEqual({ user_version: MIGRATIONS.length });
     second.close();
+  });
+
+  test("the database and its WAL files are readable by their owner only: they hold S3 secrets", async () => {
+    await using dir = tempDir();
+    const store = openStore(dir.path);
+    store.sqlite.run("CREATE TABLE touch (x)");
+    for (const name of ["goosed.db", "goosed.db-wal", "goosed.db-shm"]) expect((statSync(join(dir.path, name)).mode & 0o777).toString(8)).toBe("600");
+    store.close();
   });
 
   test("a migration that fails leaves nothing behind: all of them apply or none", () => {
