@@ -98,7 +98,7 @@ function blobsOnDisk(dataDir: string): Array<{ digest: string; sizeBytes: number
   return blobs;
 }
 
-const artifactPut = (goosed: RunningGoosed, name: string, body: BodyInit, sizeBytes: number) =>
+const artifactPut = (goosed: RunningGoosed, name: string, body: Blob | ReadableStream<Uint8Array>, sizeBytes: number) =>
   fetch(`${goosed.url}/v1/artifacts/${name}?kind=iso`, {
     method: "PUT",
     headers: { authorization: `Bearer ${goosed.token}`, "content-type": "application/octet-stream", "content-length": String(sizeBytes) },
@@ -125,10 +125,7 @@ describe("SIGKILL in the middle of a large PUT", () => {
     const uploads = [
       artifactPut(appliance.goosed, "big-iso", stallingBody(SENT_BEFORE_STALL), ANNOUNCED_BYTES),
       fetch(presigned, { method: "PUT", headers: { "content-length": String(ANNOUNCED_BYTES) }, body: stallingBody(SENT_BEFORE_STALL) }),
-    ].map((upload) => upload.then(
-      (response) => `answered ${response.status}`,
-      () => "cut off",
-    ));
+    ].map((upload) => upload.then((response) => `answered ${response.status}`, () => "cut off"));
     await tmpFilesWithBytes(appliance.dataDir, 2);
     await killAndRestart(appliance);
     expect(await Promise.all(uploads)).toEqual(["cut off", "cut off"]);
