@@ -17,7 +17,7 @@ import { requireTool } from "../support/tools.ts";
 
 const APPLIANCE = "http://10.0.0.1:8080";
 // Every path goosed serves to an installer; a default template must point nowhere else (the lab is air-gapped).
-const SERVED_PATHS = ["/boot/", "/v1/render/", "/cloud-init/", "/agents/"];
+const SERVED_PATHS = ["/boot/", "/artifacts/", "/v1/render/", "/cloud-init/", "/agents/"];
 
 // What an operator, a bundle or a discovered machine could put into a value that lands in a file, a shell or iPXE.
 const HOSTILE_HOSTNAME = `node'01"<&>;$(id)\`id\``;
