@@ -548,7 +548,7 @@ function s3ErrorOfWrite(error: BlobWriteError, options: PutOptions, backend: "lo
     case "md5-mismatch":
       return new S3Error("BadDigest");
     case "disk-full":
-      return new S3Error("ServiceUnavailable", { message: error.message });
+      return new S3Error("InsufficientStorage", { message: error.message });
     case "io":
       return new S3Error("InternalError", { message: backend === "s3" ? `the external S3 backend failed: ${error.message}` : error.message });
   }

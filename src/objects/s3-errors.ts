@@ -6,7 +6,9 @@ import type { S3ErrorDetail } from "./s3-xml-write.ts";
  * documented defaults; a handler may say more in its own Message and add fields (BucketName, Key, ...) beside it.
  * Two codes are not in that list but are what S3 answers, and clients and other S3 servers (MinIO, Ceph RGW) use
  * them with these statuses: XAmzContentSHA256Mismatch when the body does not hash to the x-amz-content-sha256
- * header, and InvalidChunkSizeError when an aws-chunked chunk before the last is under 8 KiB.
+ * header, and InvalidChunkSizeError when an aws-chunked chunk before the last is under 8 KiB. One is goosed's own:
+ * InsufficientStorage (HTTP 507, RFC 4918) for a full data disk, which S3 never reports; a 503 would make clients
+ * retry the upload into the same full disk and then hide the message behind their retry error.
  */
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: "Access Denied" },
@@ -21,6 +23,7 @@ export const S3_ERRORS = {
   ExpiredToken: { status: 400, message: "The provided token has expired." },
   IncompleteBody: { status: 400, message: "You did not provide the number of bytes specified by the Content-Length HTTP header." },
   InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
+  InsufficientStorage: { status: 507, message: "The appliance's data disk is full." },
   InvalidAccessKeyId: { status: 403, message: "The AWS access key ID you provided does not exist in our records." },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
