@@ -79,20 +79,23 @@ export interface ListObjectsV2Result {
   commonPrefixes: string[];
 }
 
-/** The Contents and CommonPrefixes of both ListObjects versions, keys passed through `name` (url-encoding or not). */
-function listEntries(value: { contents: S3ObjectEntry[]; commonPrefixes: string[] }, name: (text: string) => string) {
+/**
+ * What both ListObjects versions share: `named` writes an element holding a key-like value, url-encoded when the
+ * request asked for it, and the Contents and CommonPrefixes written the same way.
+ */
+function listEntries(value: { encodingType?: "url"; contents: S3ObjectEntry[]; commonPrefixes: string[] }) {
+  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
+  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
   const contents = value.contents
     .map((o) => `<Contents>${el("Key", name(o.key))}${el("LastModified", timestamp(o.lastModifiedMs))}${el("ETag", quoted(o.etag))}${el("Size", o.sizeBytes)}${el("StorageClass", o.storageClass ?? "STANDARD")}</Contents>`)
     .join("");
-  const prefixes = value.commonPrefixes.map((p) => `<CommonPrefixes>${el("Prefix", name(p))}</CommonPrefixes>`).join("");
-  return { contents, prefixes };
+  const prefixes = value.commonPrefixes.map((p) => `<CommonPrefixes>${named("Prefix", p)}</CommonPrefixes>`).join("");
+  return { named, contents, prefixes };
 }
 
 /** ListObjectsV2 (GET /bucket?list-type=2). KeyCount counts keys and common prefixes together, as S3 does. */
 export function writeListObjectsV2Result(value: ListObjectsV2Result): string {
-  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
-  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
-  const { contents, prefixes } = listEntries(value, name);
+  const { named, contents, prefixes } = listEntries(value);
   return root(
     "ListBucketResult",
     el("Name", value.bucket) +
@@ -126,9 +129,7 @@ export interface ListObjectsV1Result {
 
 /** ListObjects, version 1 (GET /bucket without list-type=2): what s3cmd asks for. */
 export function writeListObjectsV1Result(value: ListObjectsV1Result): string {
-  const name = value.encodingType === "url" ? urlEncodeS3 : (text: string) => text;
-  const named = (element: string, text: string | undefined) => (text === undefined ? "" : el(element, name(text)));
-  const { contents, prefixes } = listEntries(value, name);
+  const { named, contents, prefixes } = listEntries(value);
   return root(
     "ListBucketResult",
     el("Name", value.bucket) +
