@@ -178,9 +178,9 @@ describe("writers", () => {
     expect(sent.filter((_, i) => keys[i]!.isWellFormed())).toEqual(wellFormed);
   });
 
-  test("every table entry has a status S3 answers with and a message", () => {
+  test("every table entry has a status S3 answers with (or 507, goosed's full disk) and a message", () => {
     for (const [code, { status, message }] of Object.entries(S3_ERRORS)) {
-      expect([400, 403, 404, 405, 409, 411, 412, 416, 500, 501, 503]).toContain(status);
+      expect([400, 403, 404, 405, 409, 411, 412, 416, 500, 501, 503, 507]).toContain(status);
       expect(message.length).toBeGreaterThan(0);
       expect(code).toMatch(/^[A-Z][A-Za-z0-9]+$/);
     }
