@@ -43,6 +43,7 @@ const OWNER = { id: "goosed", displayName: "goosed" };
 /** S3 lists at most 1000 keys, parts or deletions per request. */
 const MAX_LIST = 1000;
 const SMALL_BODY_BYTES = 1024 * 1024;
+const SLOW_ANSWERS = new Set<S3Operation>(["PutObject", "UploadPart", "CompleteMultipartUpload"]);
 
 export type S3Handler = (request: Request, server: Server<unknown>) => Promise<Response>;
 
@@ -77,8 +78,9 @@ export class S3Api {
         if (!parsed) throw new S3Error("InvalidURI");
         operation = s3Operation(parsed);
         const verified = this.authenticate(parsed);
-        // A completion of gigabytes copies and hashes for seconds before it says anything; Bun's idle timeout would cut it.
-        if (operation === "CompleteMultipartUpload") server.timeout(request, 0);
+        // After the last byte of a large upload comes the fsync, and a completion of gigabytes copies and hashes, both for
+        // seconds before any answer; Bun's idle timeout would cut them off.
+        if (SLOW_ANSWERS.has(operation)) server.timeout(request, 0);
         response = await this.dispatch(operation, parsed, request, verified);
       } catch (error) {
         response = this.errorResponse(error, parsed, request, requestId, operation);
