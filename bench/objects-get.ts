@@ -1,14 +1,12 @@
-// Object GET throughput: the same 1 GiB file from nginx (sendfile) and from goosed's serveObject in a Bun.serve, fetched
+// Object GET throughput: the same 1 GiB file from nginx (sendfile) and from a real goosed's /artifacts/<name>, fetched
 // by curl over loopback with 1 and 8 concurrent streams, whole and as one Range; MB/s per server and goosed/nginx, plus
 // the goosed process's peak RSS (a sendfile'd body never enters JS memory). Needs nginx-light and curl.
-// `bun bench/objects-get.ts serve FILE PORT` is the goosed side alone (started by the same script).
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
-import { etagOf } from "../src/objects/conditional.ts";
-import { serveObject } from "../src/objects/serve.ts";
 import { freePort } from "./free-port.ts";
+import { type RunningGoosed, startGoosed, uploadArtifact } from "./goosed-server.ts";
 
 const SIZE_BYTES = Number(process.env.SIZE_MIB ?? 1024) * 1024 * 1024;
 const REPEAT = Number(process.env.REPEAT ?? 3);
@@ -30,29 +28,9 @@ const CASES: Case[] = [
   { name: "second half (Range), 8 streams", streams: 8, range: `${SIZE_BYTES / 2}-`, bytesPerStream: SIZE_BYTES / 2 },
 ];
 
-/**
- * The URL goosed serves the object at. The one place to change when the goosed side becomes the real
- * `/artifacts/<name>` endpoint of a running goosed.
- */
-function goosedUrl(port: number): string {
-  return `http://127.0.0.1:${port}/object`;
-}
-
-/** The goosed side: serveObject over a local file, as the local blob backend reads it. */
-function serveGoosed(file: string, port: number): void {
-  const sizeBytes = statSync(file).size;
-  const object = { sizeBytes, etag: etagOf("0".repeat(64)), lastModifiedMs: statSync(file).mtimeMs, contentType: "application/octet-stream" };
-  Bun.serve({
-    hostname: "127.0.0.1",
-    port,
-    async fetch(request) {
-      const outcome = await serveObject(request, object, async (range) => (range ? Bun.file(file).slice(range.start, range.end + 1) : Bun.file(file)));
-      if (outcome.kind === "response") return outcome.response;
-      if (outcome.kind === "missing") return new Response(null, { status: 404 });
-      return new Response(null, { status: outcome.status, headers: outcome.headers });
-    },
-  });
-  console.log("ready");
+/** Where goosed serves the object: the artifact route machines fetch, no credentials. */
+function goosedUrl(goosed: RunningGoosed): string {
+  return `${goosed.url}/artifacts/big`;
 }
 
 async function waitForAnswer(url: string, process: Subprocess, what: string): Promise<void> {
@@ -103,6 +81,7 @@ async function main(): Promise<void> {
   if (!Bun.which("curl")) throw new Error("curl is not installed; apt-get install curl");
   const dir = mkdtempSync(join(tmpdir(), "goosed-objects-bench-"));
   const children: Subprocess[] = [];
+  let goosed: RunningGoosed | null = null;
   try {
     const www = join(dir, "www");
     mkdirSync(www);
@@ -131,12 +110,10 @@ http {
     const nginxUrl = `http://127.0.0.1:${nginxPort}/object.bin`;
     await waitForAnswer(nginxUrl, nginx, "nginx");
 
-    const goosedPort = freePort();
-    const goosed = spawn([process.execPath, import.meta.path, "serve", file, String(goosedPort)], { stdout: "ignore", stderr: "inherit" });
-    children.push(goosed);
-    const url = goosedUrl(goosedPort);
-    await waitForAnswer(url, goosed, "goosed");
-    const rssBefore = peakRssMiB(goosed.pid);
+    goosed = await startGoosed(join(dir, "goosed-data"));
+    await uploadArtifact(goosed, "big", file, CURL_TIMEOUT_SECONDS);
+    const url = goosedUrl(goosed);
+    const rssBefore = peakRssMiB(goosed.proc.pid);
 
     // Both read the file from the page cache: one untimed fetch each puts it there and warms goosed's JIT.
     await fetchOnce(nginxUrl, null);
@@ -150,16 +127,13 @@ http {
       const goosedRate = await measure(url, c);
       console.log(`| ${c.name} | ${nginxRate.toFixed(0)} | ${goosedRate.toFixed(0)} | ${(goosedRate / nginxRate).toFixed(2)}× |`);
     }
-    console.log(`goosed peak RSS: ${rssBefore.toFixed(0)} MiB when ready, ${peakRssMiB(goosed.pid).toFixed(0)} MiB after serving`);
+    console.log(`goosed peak RSS: ${rssBefore.toFixed(0)} MiB after the upload, ${peakRssMiB(goosed.proc.pid).toFixed(0)} MiB after serving`);
   } finally {
+    await goosed?.stop();
     for (const child of children) child.kill();
     await Promise.all(children.map((c) => c.exited));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === "serve") {
-  serveGoosed(process.argv[3] as string, Number(process.argv[4]));
-} else {
-  await main();
-}
+await main();

@@ -79,7 +79,9 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   });
   const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, loaders: network.loaders, version: VERSION, startedAt });
   try {
-    app.listen({ hostname: config.http.host, port: config.http.port });
+    // Bun refuses bodies over 128 MiB by default; artifact and S3 uploads stream and enforce objects.maxObjectBytes
+    // themselves, and JSON bodies have their own cap (api/body.ts).
+    app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: config.objects.maxObjectBytes });
   } catch (err) {
     await release();
     throw new AppError({

@@ -87,6 +87,8 @@ export const objectsRoutes = (objects: ObjectStore, maxObjectBytes: number) =>
             maxBytes: maxObjectBytes,
             expectedBytes: declared === null ? undefined : Number(declared),
             expectedSha256: q.sha256,
+            // An artifact has no ETag of MD5: skipping it is most of a 1 GiB upload's speed on 2 cores.
+            md5: false,
             signal: ctx.request.signal,
           });
         } catch (error) {

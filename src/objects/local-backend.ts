@@ -38,6 +38,7 @@ export class LocalBlobBackend implements BlobBackend {
     const { signal, maxBytes, expectedBytes } = options;
     const expectedSha256 = options.expectedSha256?.toLowerCase();
     const expectedMd5Hex = options.expectedMd5Hex?.toLowerCase();
+    const wantMd5 = options.md5 !== false || expectedMd5Hex !== undefined;
     if (signal?.aborted) throw new BlobWriteError("aborted", "the upload was aborted", { cause: signal.reason });
     await this.ensureDirs();
     // A second put of a blob we already hold only hashes, to check it; touching it now keeps collection off it.
@@ -54,6 +55,8 @@ export class LocalBlobBackend implements BlobBackend {
       const sha256 = new Bun.CryptoHasher("sha256");
       let smallMd5: string | null = null;
       let batch = new Uint8Array(BATCH_BYTES);
+      // Without MD5, the batch being written comes back as the next one to fill once its write is done.
+      let written: Uint8Array<ArrayBuffer> | null = null;
       let filled = 0;
       let totalBytes = 0;
       let position = 0;
@@ -63,6 +66,19 @@ export class LocalBlobBackend implements BlobBackend {
         const full = batch;
         const length = filled;
         sha256.update(full.subarray(0, length));
+        if (!wantMd5) {
+          await writing;
+          if (writeError) throw writeError;
+          const at = position;
+          position += length;
+          writing = (file ? writeFully(file, full.subarray(0, length), at) : Promise.resolve()).catch((error: unknown) => {
+            writeError = error;
+          });
+          batch = written ?? new Uint8Array(BATCH_BYTES);
+          written = full;
+          filled = 0;
+          return;
+        }
         if (last && md5 === null) {
           // All of it fits in one batch: hashing MD5 here beats a round trip to the thread.
           smallMd5 = new Bun.CryptoHasher("md5").update(full.subarray(0, length)).digest("hex");
@@ -113,7 +129,7 @@ export class LocalBlobBackend implements BlobBackend {
         await file.close();
         file = null;
       }
-      const md5Hex: string = smallMd5 ?? (md5 ? await md5.end() : new Bun.CryptoHasher("md5").digest("hex"));
+      const md5Hex: string = !wantMd5 ? "" : (smallMd5 ?? (md5 ? await md5.end() : new Bun.CryptoHasher("md5").digest("hex")));
       md5 = null;
       const digest = sha256.digest("hex");
 

@@ -79,7 +79,15 @@ export class ObjectStore {
     if (config.objects.s3Port !== 0) {
       const handler = this.s3.handler("");
       try {
-        this.s3Server = Bun.serve({ hostname: config.http.host, port: config.objects.s3Port, development: false, reusePort: false, fetch: handler });
+        this.s3Server = Bun.serve({
+          hostname: config.http.host,
+          port: config.objects.s3Port,
+          development: false,
+          reusePort: false,
+          // Bun's default is 128 MiB; PutObject and UploadPart stream and enforce objects.maxObjectBytes themselves.
+          maxRequestBodySize: config.objects.maxObjectBytes,
+          fetch: handler,
+        });
       } catch (err) {
         throw new AppError({
           code: "listen-failed",

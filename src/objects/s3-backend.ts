@@ -93,7 +93,7 @@ export class S3BlobBackend implements BlobBackend {
       // A second put of a blob we already hold only hashes, to check it.
       const onlyHash = expectedSha256 !== undefined && DIGEST.test(expectedSha256) && (await this.has(expectedSha256));
       const sha256 = new Bun.CryptoHasher("sha256");
-      const md5 = new Bun.CryptoHasher("md5");
+      const md5 = options.md5 !== false || expectedMd5Hex !== undefined ? new Bun.CryptoHasher("md5") : null;
       let totalBytes = 0;
       let partBytes = Math.max(FIRST_PART_BYTES, expectedBytes === undefined ? 0 : Math.ceil(expectedBytes / MAX_PARTS / MiB) * MiB);
       let part: Buffer | null = onlyHash ? null : Buffer.allocUnsafe(partBytes);
@@ -112,7 +112,7 @@ export class S3BlobBackend implements BlobBackend {
           throw new BlobWriteError("size-mismatch", `more than the announced ${expectedBytes} bytes arrived`);
         }
         sha256.update(chunk);
-        md5.update(chunk);
+        md5?.update(chunk);
         if (part === null) continue;
         for (let offset = 0; offset < chunk.byteLength; ) {
           const n = Math.min(part.byteLength - filled, chunk.byteLength - offset);
@@ -133,7 +133,7 @@ export class S3BlobBackend implements BlobBackend {
         }
       }
       const digest = sha256.digest("hex");
-      const md5Hex = md5.digest("hex");
+      const md5Hex = md5 ? md5.digest("hex") : "";
       if (expectedBytes !== undefined && totalBytes !== expectedBytes) {
         throw new BlobWriteError("size-mismatch", `${totalBytes} bytes arrived, ${expectedBytes} were announced`);
       }

@@ -86,6 +86,24 @@ describe("LocalBlobBackend", () => {
     expect(Bun.file(backend.pathOf(sha256Of(content))).size).toBe(sizeBytes);
   });
 
+  test.each<[string, number]>([
+    ["one byte", 1],
+    ["exactly one batch", 4 * MiB],
+    ["several batches and a byte", 3 * 4 * MiB + 1],
+  ])("with md5: false the content is stored the same and md5Hex is empty: %s", async (_name, sizeBytes) => {
+    const backend = new LocalBlobBackend(join(dir.path, "no-md5"));
+    const content = bytesOf(sizeBytes, sizeBytes + 11);
+    expect(await backend.put(chunksOf(content), { md5: false })).toEqual({ digest: sha256Of(content), sizeBytes, md5Hex: "" });
+    expect(new Uint8Array(await Bun.file(backend.pathOf(sha256Of(content))).arrayBuffer())).toEqual(content);
+  });
+
+  test("with md5: false an expected MD5 is still checked", async () => {
+    const backend = new LocalBlobBackend(join(dir.path, "no-md5-expected"));
+    const content = bytesOf(5 * MiB, 3);
+    expect(await backend.put(chunksOf(content), { md5: false, expectedMd5Hex: md5Of(content) })).toEqual({ digest: sha256Of(content), sizeBytes: content.byteLength, md5Hex: md5Of(content) });
+    expect((await refusalOf(backend.put(chunksOf(content), { md5: false, expectedMd5Hex: "0".repeat(32) }))).reason).toBe("md5-mismatch");
+  });
+
   test("identical content is stored once, and a put announcing a stored digest only hashes", async () => {
     const backend = new LocalBlobBackend(join(dir.path, "dedupe"));
     const content = bytesOf(6 * MiB, 3);
@@ -183,6 +201,14 @@ describe("LocalBlobBackend", () => {
     // Batches in circulation are 24 MiB at most; the rest is allocator slack.
     expect(peak - baseline).toBeLessThan(80 * MiB);
     await backend.delete(stored.digest);
+    // Without MD5 two batches take turns.
+    Bun.gc(true);
+    const baselineNoMd5 = process.memoryUsage().rss;
+    peak = baselineNoMd5;
+    const storedNoMd5 = await backend.put(stream(), { md5: false });
+    expect(storedNoMd5).toEqual({ digest: stored.digest, sizeBytes: 256 * MiB, md5Hex: "" });
+    expect(peak - baselineNoMd5).toBeLessThan(80 * MiB);
+    await backend.delete(storedNoMd5.digest);
   });
 
   test("list ignores files with malformed names or in the wrong prefix directory", async () => {
