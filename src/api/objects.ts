@@ -73,6 +73,8 @@ export const objectsRoutes = (objects: ObjectStore, maxObjectBytes: number) =>
     .put(
       "/v1/artifacts/*",
       async (ctx) => {
+        // The fsync after the last byte of a large upload takes seconds with nothing said; Bun's idle timeout would cut it.
+        ctx.server?.timeout(ctx.request, 0);
         const name = ctx.params["*"];
         const q = ctx.query as Record<string, string | undefined>;
         const kind = (q.kind ?? "other") as ArtifactKind;

@@ -63,3 +63,23 @@ export interface BlobBackend {
   /** Bytes the backend holds, for the store-size gauge; null when it cannot tell cheaply. */
   usedBytes(): Promise<number | null>;
 }
+
+/** The source's next chunk, or an "aborted" refusal as soon as the signal fires or the source itself fails. */
+export function nextChunk(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined): Promise<IteratorResult<Uint8Array>> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new BlobWriteError("aborted", "the upload was aborted", { cause: signal?.reason }));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        // A client that goes away mid-upload shows up as a failing body stream.
+        reject(new BlobWriteError("aborted", `the upload stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      },
+    );
+  });
+}

@@ -4,7 +4,7 @@ import type { BunFile } from "bun";
 import { randomUUID } from "node:crypto";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { type BlobBackend, type BlobRange, BlobWriteError, type PutOptions, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, type StoredBlob } from "./backend.ts";
 import { Md5Session } from "./md5-pool.ts";
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -243,25 +243,6 @@ async function writeFully(file: FileHandle, bytes: Uint8Array, position: number)
   }
 }
 
-/** The source's next chunk, or an "aborted" refusal as soon as the signal fires or the source itself fails. */
-function nextChunk(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined): Promise<IteratorResult<Uint8Array>> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new BlobWriteError("aborted", "the upload was aborted", { cause: signal?.reason }));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    iterator.next().then(
-      (result) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
-        // A client that goes away mid-upload shows up as a failing body stream.
-        reject(new BlobWriteError("aborted", `the upload stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
-      },
-    );
-  });
-}
 
 async function syncDir(path: string): Promise<void> {
   const dir = await open(path, "r");

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Client, CopyDestinationOptions, CopySourceOptions } from "minio";
 import { AppError, type FieldError, invalid } from "../lib/errors.ts";
-import { type BlobBackend, type BlobRange, BlobWriteError, type PutOptions, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, type StoredBlob } from "./backend.ts";
 
 export interface S3BackendSettings {
   endpoint: string;
@@ -409,21 +409,3 @@ function webStreamOf(body: Readable): ReadableStream<Uint8Array> {
   });
 }
 
-/** The source's next chunk, or an "aborted" refusal as soon as the signal fires or the source itself fails. */
-function nextChunk(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined): Promise<IteratorResult<Uint8Array>> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new BlobWriteError("aborted", "the upload was aborted", { cause: signal?.reason }));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    iterator.next().then(
-      (result) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
-        reject(new BlobWriteError("aborted", `the upload stream failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
-      },
-    );
-  });
-}
