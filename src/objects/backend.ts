@@ -57,7 +57,12 @@ export interface BlobBackend {
    * stream for remote ones. Null when the blob is missing.
    */
   read(digest: string, range?: BlobRange): Promise<BunFile | ReadableStream<Uint8Array> | null>;
-  delete(digest: string): Promise<void>;
+  /**
+   * Deletes the blob; with `unchangedSinceMs`, only if nothing wrote or re-used it after then (a put of the same
+   * content refreshes its time), and says whether it went. Collection deletes this way, so a put that lands on a
+   * blob in the middle of a collection keeps it.
+   */
+  delete(digest: string, unchangedSinceMs?: number): Promise<boolean>;
   /** Every stored blob, for collection and verification. */
   list(): AsyncIterable<{ digest: string; sizeBytes: number }>;
   /** Bytes the backend holds, for the store-size gauge; null when it cannot tell cheaply. */

@@ -47,13 +47,14 @@ export function collectBlobsJob(backend: BlobBackend, live: () => Set<string>) {
       ctx.progress(0, `checking ${blobs.length} blobs`);
       for (const [index, blob] of blobs.entries()) {
         ctx.signal.throwIfAborted();
-        const oldEnough = blob.mtimeMs === undefined || startedMs - blob.mtimeMs >= graceMs;
-        if (referenced.has(blob.digest) || !oldEnough) {
-          kept++;
-        } else {
-          await backend.delete(blob.digest);
+        const cutoffMs = startedMs - graceMs;
+        const oldEnough = blob.mtimeMs === undefined || blob.mtimeMs <= cutoffMs;
+        // The cutoff goes along: a put that re-used this content since it was listed refreshed its time, and keeps it.
+        if (!referenced.has(blob.digest) && oldEnough && (await backend.delete(blob.digest, cutoffMs))) {
           deleted++;
           freedBytes += blob.sizeBytes;
+        } else {
+          kept++;
         }
         ctx.progress((index + 1) / blobs.length, `blob ${index + 1} of ${blobs.length}`);
       }

@@ -2,7 +2,8 @@
 // once durable and checked, so a blob that has its final name is whole.
 import type { BunFile } from "bun";
 import { randomUUID } from "node:crypto";
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, utimes } from "node:fs/promises";
+import { statSync, unlinkSync, utimesSync } from "node:fs";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, type StoredBlob } from "./backend.ts";
 import { Md5Session } from "./md5-pool.ts";
@@ -165,9 +166,18 @@ export class LocalBlobBackend implements BlobBackend {
     return range ? file.slice(range.start, range.end + 1) : file;
   }
 
-  async delete(digest: string): Promise<void> {
-    if (!DIGEST.test(digest)) return;
-    await rm(this.pathOf(digest), { force: true });
+  async delete(digest: string, unchangedSinceMs?: number): Promise<boolean> {
+    if (!DIGEST.test(digest)) return false;
+    const path = this.pathOf(digest);
+    if (unchangedSinceMs === undefined) {
+      await rm(path, { force: true });
+      return true;
+    }
+    // Synchronous, like touch(): no put can refresh the blob between the look and the unlink.
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info || info.mtimeMs > unchangedSinceMs) return false;
+    unlinkSync(path);
+    return true;
   }
 
   /** Every blob with a well-formed name in the right prefix directory, in digest order. */
@@ -201,12 +211,18 @@ export class LocalBlobBackend implements BlobBackend {
   }
 
   /** Refreshes a blob's mtime, so the collector's grace period starts again; false when it does not exist. */
+  /**
+   * Marks a stored blob as just written; false when it is not there. Synchronous on purpose: a collection's
+   * look-then-unlink (delete with unchangedSinceMs) is synchronous too, so the two never interleave.
+   */
   private async touch(digest: string): Promise<boolean> {
     const now = new Date();
-    return utimes(this.pathOf(digest), now, now).then(
-      () => true,
-      () => false,
-    );
+    try {
+      utimesSync(this.pathOf(digest), now, now);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async commit(tmpPath: string, digest: string): Promise<void> {

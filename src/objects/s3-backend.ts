@@ -192,10 +192,17 @@ export class S3BlobBackend implements BlobBackend {
     }
   }
 
-  async delete(digest: string): Promise<void> {
-    if (!DIGEST.test(digest)) return;
+  async delete(digest: string, unchangedSinceMs?: number): Promise<boolean> {
+    if (!DIGEST.test(digest)) return false;
+    if (unchangedSinceMs !== undefined) {
+      // Two requests, so not atomic like the local store's: a put refreshing the blob in between loses the race.
+      // The collector's grace period (an hour by default) is what keeps that from happening in practice.
+      const stat = await this.client.statObject(this.bucket, keyOf(digest)).catch(() => null);
+      if (!stat || stat.lastModified.getTime() > unchangedSinceMs) return false;
+    }
     // DeleteObject succeeds on a missing key too.
     await this.client.removeObject(this.bucket, keyOf(digest));
+    return true;
   }
 
   /** Every blob under sha256/, in key (so digest) order, with S3's LastModified as mtimeMs for the collector's grace. */

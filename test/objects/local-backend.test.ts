@@ -299,4 +299,21 @@ describe("blobs.collect", () => {
     expect(await job.run({}, ctxFor())).toEqual({ blobs: 2, deleted: 1, kept: 1, freedBytes: 300 });
     expect(await storedDigests(backend)).toEqual([liveOld!.digest]);
   });
+
+  test("a put that re-uses an unreferenced blob after a collection listed it keeps the blob", async () => {
+    const backend = new LocalBlobBackend(join(dir.path, "race"));
+    const bytes = bytesOf(500, 9);
+    const stored = await backend.put(chunksOf(bytes));
+    const hourAgo = Date.now() / 1000 - 3600;
+    utimesSync(backend.pathOf(stored.digest), hourAgo, hourAgo);
+    // The collection listed the blob as old and unreferenced; then an upload of the same bytes lands on it.
+    const cutoffMs = Date.now() - 60_000;
+    await backend.put(chunksOf(bytes));
+    expect(await backend.delete(stored.digest, cutoffMs)).toBe(false);
+    expect(await backend.has(stored.digest)).toBe(true);
+    // Untouched since the cutoff, it goes.
+    utimesSync(backend.pathOf(stored.digest), hourAgo, hourAgo);
+    expect(await backend.delete(stored.digest, cutoffMs)).toBe(true);
+    expect(await backend.has(stored.digest)).toBe(false);
+  });
 });
