@@ -88,3 +88,13 @@ export function nextChunk(iterator: AsyncIterator<Uint8Array>, signal: AbortSign
     );
   });
 }
+
+/** Refuses as soon as more bytes arrived than the put allows or announced, not at the end of a long stream. */
+export function refuseOverLength(totalBytes: number, { maxBytes, expectedBytes }: PutOptions): void {
+  if (maxBytes !== undefined && totalBytes > maxBytes) {
+    throw new BlobWriteError("too-large", `the content is larger than the limit of ${maxBytes} bytes`);
+  }
+  if (expectedBytes !== undefined && totalBytes > expectedBytes) {
+    throw new BlobWriteError("size-mismatch", `more than the announced ${expectedBytes} bytes arrived`);
+  }
+}

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { statSync, unlinkSync, utimesSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseOverLength, type StoredBlob } from "./backend.ts";
 import { Md5Session } from "./md5-pool.ts";
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -36,7 +36,7 @@ export class LocalBlobBackend implements BlobBackend {
   }
 
   async put(source: Source, options: PutOptions = {}): Promise<StoredBlob> {
-    const { signal, maxBytes, expectedBytes } = options;
+    const { signal, expectedBytes } = options;
     const expectedSha256 = options.expectedSha256?.toLowerCase();
     const expectedMd5Hex = options.expectedMd5Hex?.toLowerCase();
     const wantMd5 = options.md5 !== false || expectedMd5Hex !== undefined;
@@ -107,12 +107,7 @@ export class LocalBlobBackend implements BlobBackend {
         if (next.done) break;
         const chunk = next.value;
         totalBytes += chunk.byteLength;
-        if (maxBytes !== undefined && totalBytes > maxBytes) {
-          throw new BlobWriteError("too-large", `the content is larger than the limit of ${maxBytes} bytes`);
-        }
-        if (expectedBytes !== undefined && totalBytes > expectedBytes) {
-          throw new BlobWriteError("size-mismatch", `more than the announced ${expectedBytes} bytes arrived`);
-        }
+        refuseOverLength(totalBytes, options);
         for (let offset = 0; offset < chunk.byteLength; ) {
           const n = Math.min(BATCH_BYTES - filled, chunk.byteLength - offset);
           batch.set(chunk.subarray(offset, offset + n), filled);

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Client, CopyDestinationOptions, CopySourceOptions } from "minio";
 import { AppError, type FieldError, invalid } from "../lib/errors.ts";
-import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseOverLength, type StoredBlob } from "./backend.ts";
 
 export interface S3BackendSettings {
   endpoint: string;
@@ -81,7 +81,7 @@ export class S3BlobBackend implements BlobBackend {
   }
 
   async put(source: Source, options: PutOptions = {}): Promise<StoredBlob> {
-    const { signal, maxBytes, expectedBytes } = options;
+    const { signal, expectedBytes } = options;
     const expectedSha256 = options.expectedSha256?.toLowerCase();
     const expectedMd5Hex = options.expectedMd5Hex?.toLowerCase();
     if (signal?.aborted) throw new BlobWriteError("aborted", "the upload was aborted", { cause: signal.reason });
@@ -105,12 +105,7 @@ export class S3BlobBackend implements BlobBackend {
         if (next.done) break;
         const chunk = next.value;
         totalBytes += chunk.byteLength;
-        if (maxBytes !== undefined && totalBytes > maxBytes) {
-          throw new BlobWriteError("too-large", `the content is larger than the limit of ${maxBytes} bytes`);
-        }
-        if (expectedBytes !== undefined && totalBytes > expectedBytes) {
-          throw new BlobWriteError("size-mismatch", `more than the announced ${expectedBytes} bytes arrived`);
-        }
+        refuseOverLength(totalBytes, options);
         sha256.update(chunk);
         md5?.update(chunk);
         if (part === null) continue;
