@@ -11,7 +11,7 @@ import { AppError } from "./lib/errors.ts";
 import type { Logger } from "./lib/logger.ts";
 import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
 import { createNetworkBoot } from "./network-boot.ts";
-import { ObjectStore } from "./objects/index.ts";
+import { MAX_REQUEST_BODY_BYTES, ObjectStore } from "./objects/index.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -79,9 +79,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   });
   const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, loaders: network.loaders, version: VERSION, startedAt });
   try {
-    // Bun refuses bodies over 128 MiB by default; artifact and S3 uploads stream and enforce objects.maxObjectBytes
-    // themselves, and JSON bodies have their own cap (api/body.ts).
-    app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: config.objects.maxObjectBytes });
+    app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES });
   } catch (err) {
     await release();
     throw new AppError({

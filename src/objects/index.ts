@@ -4,5 +4,5 @@ export { type BlobBackend, type BlobRange, BlobWriteError, type BlobWriteReason,
 export { type ArtifactRecord, artifactNotFound, type S3KeyRecord } from "./catalog.ts";
 export { collectBlobsJob } from "./collect-job.ts";
 export { LocalBlobBackend } from "./local-backend.ts";
-export { ObjectStore, type ObjectStoreDeps, S3_PATH } from "./object-store.ts";
+export { MAX_REQUEST_BODY_BYTES, ObjectStore, type ObjectStoreDeps, S3_PATH } from "./object-store.ts";
 export { verifyBlobsJob } from "./verify-job.ts";

@@ -17,6 +17,12 @@ import { S3BlobBackend } from "./s3-backend.ts";
 import { verifyBlobsJob } from "./verify-job.ts";
 
 export const S3_PATH = "/s3";
+/**
+ * Bun refuses bodies over 128 MiB by default, with a bare 413 before any handler sees them. goosed's routes enforce
+ * their own limits (objects.maxObjectBytes with S3's EntityTooLarge, which must allow for aws-chunked framing around
+ * the data; http.bodyLimitBytes for JSON), so Bun's is only a backstop above every one of them.
+ */
+export const MAX_REQUEST_BODY_BYTES = Number.MAX_SAFE_INTEGER;
 // Unreferenced blobs (deleted objects, replaced artifacts, assembled parts) are collected this often.
 const COLLECT_INTERVAL_MS = 6 * 3_600_000;
 
@@ -84,8 +90,7 @@ export class ObjectStore {
           port: config.objects.s3Port,
           development: false,
           reusePort: false,
-          // Bun's default is 128 MiB; PutObject and UploadPart stream and enforce objects.maxObjectBytes themselves.
-          maxRequestBodySize: config.objects.maxObjectBytes,
+          maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
           fetch: handler,
         });
       } catch (err) {

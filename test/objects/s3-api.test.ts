@@ -173,3 +173,14 @@ test("unsigned requests are AccessDenied; unimplemented sub-resources are NotImp
   // The appliance still answers after every refusal above.
   expect((await fetch(`${s3.goosed.url}/healthz`)).status).toBe(200);
 });
+
+test("an artifact upload over objects.maxObjectBytes is a 413 problem naming the setting, and none of it is kept", async () => {
+  const refused = await fetch(`${s3.goosed.url}/v1/artifacts/too-big?kind=iso`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${s3.goosed.token}` },
+    body: randomBytes(LIMIT + 1),
+  });
+  expect(refused.status).toBe(413);
+  expect(await refused.json()).toMatchObject({ type: "/problems/artifact-too-large", detail: expect.stringContaining("objects.maxObjectBytes") });
+  expect(tmpFiles()).toEqual([]);
+});
