@@ -410,9 +410,18 @@ export class ObjectCatalog {
     return this.getArtifact(input.name)!;
   }
 
+  /** Refused while a profile boots it: removing it would break that profile's next install, not this call. */
   removeArtifact(name: string, actor: Actor): void {
     const now = Date.now();
     const removed = this.store.sqlite.transaction(() => {
+      const users = this.store.sqlite
+        .query<{ name: string }, [string]>(
+          `SELECT name FROM profiles WHERE kernel = ?1 OR EXISTS (SELECT 1 FROM json_each(profiles.initrd) WHERE value = ?1)
+             OR EXISTS (SELECT 1 FROM json_each(profiles.artifacts) WHERE value = ?1) ORDER BY name`,
+        )
+        .all(name)
+        .map((row) => row.name);
+      if (users.length > 0) throw artifactInUse(name, users);
       const changed = this.store.sqlite.query("DELETE FROM artifacts WHERE name = ?").run(name).changes;
       if (changed > 0) recordAudit(this.store.db, actor, "artifact.remove", name, {}, now);
       return changed > 0;
@@ -448,4 +457,4 @@ export const artifactNotFound = (name: string): AppError =>
   });
 
 export const artifactInUse = (name: string, profiles: string[]): AppError =>
-  conflict("artifact-in-use", `artifact ${name} is used by profile(s) ${profiles.join(", ")}; point them elsewhere first`);
+  conflict("artifact-in-use", `artifact ${name} is booted by profile(s) ${profiles.join(", ")}; point them at another artifact first (goosed profile set)`);

@@ -10,7 +10,7 @@ export const profiles = sqliteTable("profiles", {
   name: text("name").notNull().unique(),
   description: text("description").notNull().default(""),
   osFamily: text("os_family", { enum: OS_FAMILIES }).notNull(),
-  /** Artifact keys (object-store keys; files under <data>/artifacts until the object store lands). */
+  /** Artifact names (objects/catalog.ts), or files under <data>/artifacts served at the same /artifacts/ URLs. */
   kernel: text("kernel").notNull(),
   initrd: text("initrd", { mode: "json" }).$type<string[]>().notNull(),
   artifacts: text("artifacts", { mode: "json" }).$type<Record<string, string>>().notNull(),
