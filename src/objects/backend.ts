@@ -98,3 +98,16 @@ export function refuseOverLength(totalBytes: number, { maxBytes, expectedBytes }
     throw new BlobWriteError("size-mismatch", `more than the announced ${expectedBytes} bytes arrived`);
   }
 }
+
+/** Once the stream is over: refuses content that is not what the put announced. Expected digests are lower-case. */
+export function refuseMismatch(got: StoredBlob, expected: Pick<PutOptions, "expectedBytes" | "expectedSha256" | "expectedMd5Hex">): void {
+  if (expected.expectedBytes !== undefined && got.sizeBytes !== expected.expectedBytes) {
+    throw new BlobWriteError("size-mismatch", `${got.sizeBytes} bytes arrived, ${expected.expectedBytes} were announced`);
+  }
+  if (expected.expectedSha256 !== undefined && got.digest !== expected.expectedSha256) {
+    throw new BlobWriteError("sha256-mismatch", `the content hashes to sha256 ${got.digest}, not ${expected.expectedSha256}`);
+  }
+  if (expected.expectedMd5Hex !== undefined && got.md5Hex !== expected.expectedMd5Hex) {
+    throw new BlobWriteError("md5-mismatch", `the content hashes to md5 ${got.md5Hex}, not ${expected.expectedMd5Hex}`);
+  }
+}

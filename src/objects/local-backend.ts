@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { statSync, unlinkSync, utimesSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseOverLength, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseMismatch, refuseOverLength, type StoredBlob } from "./backend.ts";
 import { Md5Session } from "./md5-pool.ts";
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -129,15 +129,7 @@ export class LocalBlobBackend implements BlobBackend {
       md5 = null;
       const digest = sha256.digest("hex");
 
-      if (expectedBytes !== undefined && totalBytes !== expectedBytes) {
-        throw new BlobWriteError("size-mismatch", `${totalBytes} bytes arrived, ${expectedBytes} were announced`);
-      }
-      if (expectedSha256 !== undefined && digest !== expectedSha256) {
-        throw new BlobWriteError("sha256-mismatch", `the content hashes to sha256 ${digest}, not ${expectedSha256}`);
-      }
-      if (expectedMd5Hex !== undefined && md5Hex !== expectedMd5Hex) {
-        throw new BlobWriteError("md5-mismatch", `the content hashes to md5 ${md5Hex}, not ${expectedMd5Hex}`);
-      }
+      refuseMismatch({ digest, sizeBytes: totalBytes, md5Hex }, { expectedBytes, expectedSha256, expectedMd5Hex });
       if (!onlyHash) await this.commit(tmpPath, digest);
       return { digest, sizeBytes: totalBytes, md5Hex };
     } catch (error) {

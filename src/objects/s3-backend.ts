@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Client, CopyDestinationOptions, CopySourceOptions } from "minio";
 import { AppError, type FieldError, invalid } from "../lib/errors.ts";
-import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseOverLength, type StoredBlob } from "./backend.ts";
+import { type BlobBackend, type BlobRange, BlobWriteError, nextChunk, type PutOptions, refuseMismatch, refuseOverLength, type StoredBlob } from "./backend.ts";
 
 export interface S3BackendSettings {
   endpoint: string;
@@ -129,15 +129,7 @@ export class S3BlobBackend implements BlobBackend {
       }
       const digest = sha256.digest("hex");
       const md5Hex = md5 ? md5.digest("hex") : "";
-      if (expectedBytes !== undefined && totalBytes !== expectedBytes) {
-        throw new BlobWriteError("size-mismatch", `${totalBytes} bytes arrived, ${expectedBytes} were announced`);
-      }
-      if (expectedSha256 !== undefined && digest !== expectedSha256) {
-        throw new BlobWriteError("sha256-mismatch", `the content hashes to sha256 ${digest}, not ${expectedSha256}`);
-      }
-      if (expectedMd5Hex !== undefined && md5Hex !== expectedMd5Hex) {
-        throw new BlobWriteError("md5-mismatch", `the content hashes to md5 ${md5Hex}, not ${expectedMd5Hex}`);
-      }
+      refuseMismatch({ digest, sizeBytes: totalBytes, md5Hex }, { expectedBytes, expectedSha256, expectedMd5Hex });
       const finalKey = keyOf(digest);
       if (onlyHash) {
         if (!(await this.touch(finalKey))) throw new BlobWriteError("io", `blob ${digest} was deleted while it was being put again; retry the upload`);
