@@ -3,10 +3,12 @@ import m0 from "./0000_foundation.sql" with { type: "text" };
 import m1 from "./0001_machines.sql" with { type: "text" };
 import m2 from "./0002_dhcp_leases.sql" with { type: "text" };
 import m3 from "./0003_objects.sql" with { type: "text" };
+import m4 from "./0004_bundles.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ idx: number; tag: string; sql: string }> = [
   { idx: 0, tag: "0000_foundation", sql: m0 },
   { idx: 1, tag: "0001_machines", sql: m1 },
   { idx: 2, tag: "0002_dhcp_leases", sql: m2 },
   { idx: 3, tag: "0003_objects", sql: m3 },
+  { idx: 4, tag: "0004_bundles", sql: m4 },
 ];

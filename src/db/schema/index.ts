@@ -9,3 +9,4 @@ export * from "./runs.ts";
 export * from "./machine-tokens.ts";
 export * from "./leases.ts";
 export * from "./objects.ts";
+export * from "./bundles.ts";
