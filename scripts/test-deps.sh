@@ -27,6 +27,7 @@ declare -A PACKAGES=(
   [ip]=iproute2
   [nft]=nftables
   [nginx]=nginx-light
+  [signify-openbsd]=signify-openbsd
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
