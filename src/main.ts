@@ -1,6 +1,7 @@
 // Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
 import pkg from "../package.json" with { type: "json" };
 import { createApi, EventStreams } from "./api/index.ts";
+import { TrustStore } from "./bundles/index.ts";
 import { BootService } from "./boot/index.ts";
 import { runCli } from "./cli/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
@@ -77,7 +78,8 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     await release();
     throw err;
   });
-  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, loaders: network.loaders, version: VERSION, startedAt });
+  const trust = new TrustStore(store, core.bus);
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, loaders: network.loaders, version: VERSION, startedAt });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES });
   } catch (err) {

@@ -12,9 +12,14 @@ export interface Principal {
 /** Reads need `read`, changes need `write`; routes under these prefixes need `admin`. */
 const ADMIN_PREFIXES = ["/v1/tokens", "/v1/s3"];
 
+/** Anyone who reads may see these; changing them needs `admin` (who may sign what the lab imports). */
+const ADMIN_WRITE_PREFIXES = ["/v1/keys"];
+
 export function requiredScope(method: string, path: string): Scope {
-  if (ADMIN_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`))) return "admin";
-  return method === "GET" || method === "HEAD" ? "read" : "write";
+  const under = (prefixes: string[]) => prefixes.some((p) => path === p || path.startsWith(`${p}/`));
+  const reading = method === "GET" || method === "HEAD";
+  if (under(ADMIN_PREFIXES) || (!reading && under(ADMIN_WRITE_PREFIXES))) return "admin";
+  return reading ? "read" : "write";
 }
 
 function actorFor(token: TokenRecord, request: Request): Actor {

@@ -28,6 +28,8 @@ import { leasesRoutes } from "./leases.ts";
 import type { TftpFiles } from "../tftp/index.ts";
 import { ARTIFACTS_PATH, type ObjectStore, S3_PATH } from "../objects/index.ts";
 import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
+import type { TrustStore } from "../bundles/index.ts";
+import { keysRoutes } from "./keys.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -41,6 +43,7 @@ export interface ApiDeps {
   readiness: Readiness;
   streams: EventStreams;
   objects: ObjectStore;
+  trust: TrustStore;
   /** iPXE loaders served over HTTP for UEFI HTTP boot. */
   loaders?: TftpFiles;
   version: string;
@@ -175,6 +178,7 @@ export function createApi(deps: ApiDeps) {
         .use(runsRoutes(core))
         .use(leasesRoutes(core, config))
         .use(objectsRoutes(deps.objects, config.objects.maxObjectBytes))
+        .use(keysRoutes(deps.trust))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

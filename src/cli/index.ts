@@ -13,13 +13,14 @@ import { registerServe, type ServeDeps } from "./serve.ts";
 import { registerStatus } from "./status.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerObjects } from "./objects.ts";
+import { registerKeys } from "./keys.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key", "keys"]);
 
 /** cac matches a command by its first word; joining `token create` (or `s3 key create`) into one argument lets it match more. */
 function joinGroup(args: string[]): string[] {
@@ -58,6 +59,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerDhcp(cli, client);
   registerGroups(cli, client);
   registerObjects(cli, client);
+  registerKeys(cli, client);
   cli.help();
   cli.version(deps.version);
 

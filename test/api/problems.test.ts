@@ -1,4 +1,5 @@
 import { ObjectStore } from "../../src/objects/index.ts";
+import { TrustStore } from "../../src/bundles/index.ts";
 import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApi, EventStreams } from "../../src/api/index.ts";
@@ -117,6 +118,7 @@ test("500 hides the cause from the client and logs it under the request id", asy
     metrics: new MetricsRegistry(),
     readiness: new Readiness(),
     streams: new EventStreams(t.core),
+    trust: new TrustStore(t.core.store, t.core.bus),
     objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
     version: "test",
     startedAt: Date.now(),

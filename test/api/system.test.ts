@@ -1,4 +1,5 @@
 import { ObjectStore } from "../../src/objects/index.ts";
+import { TrustStore } from "../../src/bundles/index.ts";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
 import { BootService } from "../../src/boot/index.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -56,7 +57,8 @@ describe("health", () => {
       metrics: new MetricsRegistry(),
       readiness,
       streams: new EventStreams(t.core),
-      objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
+      trust: new TrustStore(t.core.store, t.core.bus),
+    objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
       version: "test",
       startedAt: Date.now(),
     }).listen({ hostname: "127.0.0.1", port: 0 });

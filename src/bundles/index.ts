@@ -1,0 +1,2 @@
+// Bundles: signed offline bundles, their format, the signers an appliance trusts, build, verify and import.
+export { type TrustedKey, TrustStore } from "./trust.ts";
