@@ -1,7 +1,7 @@
 // Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
 import pkg from "../package.json" with { type: "json" };
 import { createApi, EventStreams } from "./api/index.ts";
-import { TrustStore } from "./bundles/index.ts";
+import { importBundleJob, sweepIncoming, TrustStore } from "./bundles/index.ts";
 import { BootService } from "./boot/index.ts";
 import { runCli } from "./cli/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
@@ -79,6 +79,9 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     throw err;
   });
   const trust = new TrustStore(store, core.bus);
+  core.jobs.register(importBundleJob({ core, trust, catalog: objects.catalog, backend: objects.backend }));
+  const swept = sweepIncoming(config.dataDir);
+  if (swept > 0) log.info("removed bundle uploads cut off by a crash", { component: "bundles", count: swept });
   const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, loaders: network.loaders, version: VERSION, startedAt });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES });

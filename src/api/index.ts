@@ -30,6 +30,7 @@ import { ARTIFACTS_PATH, type ObjectStore, S3_PATH } from "../objects/index.ts";
 import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
 import type { TrustStore } from "../bundles/index.ts";
 import { keysRoutes } from "./keys.ts";
+import { BUNDLE_UPLOAD_PATH, bundlesRoutes } from "./bundles.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -123,7 +124,7 @@ export function createApi(deps: ApiDeps) {
     })
     // Agent bodies may be binary protobuf: their routes decode the raw bytes by Content-Type themselves.
     .onParse(({ request, path }) => {
-      if (isArtifactUpload(request.method, path)) return request.body ?? new ReadableStream({ start: (c) => c.close() });
+      if (isArtifactUpload(request.method, path) || path === BUNDLE_UPLOAD_PATH) return request.body ?? new ReadableStream({ start: (c) => c.close() });
       return path.startsWith(AGENT_PATH_PREFIX)
         ? readRawBody(request, config.http.bodyLimitBytes)
         : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null);
@@ -179,6 +180,7 @@ export function createApi(deps: ApiDeps) {
         .use(leasesRoutes(core, config))
         .use(objectsRoutes(deps.objects, config.objects.maxObjectBytes))
         .use(keysRoutes(deps.trust))
+        .use(bundlesRoutes(core, config.dataDir))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

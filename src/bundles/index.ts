@@ -1,2 +1,4 @@
 // Bundles: signed offline bundles, their format, the signers an appliance trusts, build, verify and import.
 export { type TrustedKey, TrustStore } from "./trust.ts";
+export { importBundleJob } from "./import.ts";
+export { sweepIncoming } from "./incoming.ts";

@@ -14,13 +14,14 @@ import { registerStatus } from "./status.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerObjects } from "./objects.ts";
 import { registerKeys } from "./keys.ts";
+import { registerBundles } from "./bundles.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key", "keys"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key", "keys", "bundle"]);
 
 /** cac matches a command by its first word; joining `token create` (or `s3 key create`) into one argument lets it match more. */
 function joinGroup(args: string[]): string[] {
@@ -60,6 +61,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerGroups(cli, client);
   registerObjects(cli, client);
   registerKeys(cli, client);
+  registerBundles(cli, client);
   cli.help();
   cli.version(deps.version);
 

@@ -4,7 +4,7 @@ import type { ApiClient } from "./client.ts";
 import { age, createProgress, printJson, printTable } from "./output.ts";
 import { CliError, UsageError } from "./usage.ts";
 
-interface JobView {
+export interface JobView {
   id: number;
   type: string;
   state: string;
@@ -26,7 +26,7 @@ function jobId(raw: string, command: string): number {
   return Number(raw);
 }
 
-async function watch(client: ApiClient, id: number): Promise<JobView> {
+export async function watchJob(client: ApiClient, id: number): Promise<JobView> {
   const bar = createProgress();
   for (;;) {
     const job = await client.request<JobView>("GET", `/v1/jobs/${id}`);
@@ -78,7 +78,7 @@ export function registerJobs(cli: CAC, client: (options: Record<string, unknown>
     .action(async (raw: string, options: Record<string, unknown>) => {
       const id = jobId(raw, "jobs show");
       const api = client(options);
-      const job = options.watch ? await watch(api, id) : await api.request<JobView>("GET", `/v1/jobs/${id}`);
+      const job = options.watch ? await watchJob(api, id) : await api.request<JobView>("GET", `/v1/jobs/${id}`);
       if (options.json) printJson(job);
       else describe(job);
       if (options.watch && job.state !== "succeeded") throw new CliError(`job ${id} ${job.state}${job.error ? `: ${job.error}` : ""}`);
@@ -98,7 +98,7 @@ export function registerJobs(cli: CAC, client: (options: Record<string, unknown>
       const api = client(options);
       const job = await api.request<JobView>("POST", "/v1/jobs", { type, payload });
       if (!options.watch) return options.json ? printJson(job) : process.stdout.write(`job ${job.id} (${job.type}) queued\n`);
-      const finished = await watch(api, job.id);
+      const finished = await watchJob(api, job.id);
       if (options.json) printJson(finished);
       else describe(finished);
       if (finished.state !== "succeeded") throw new CliError(`job ${job.id} ${finished.state}${finished.error ? `: ${finished.error}` : ""}`);

@@ -90,9 +90,10 @@ export class ProfileService {
     return toRecord(this.row(ref));
   }
 
-  create(input: ProfileInput & Required<Pick<ProfileInput, "name" | "osFamily" | "kernel">>, actor: Actor): ProfileRecord {
+  /** `within`: a caller's transaction (a bundle import registers profiles with everything else, or nothing). */
+  create(input: ProfileInput & Required<Pick<ProfileInput, "name" | "osFamily" | "kernel">>, actor: Actor, within?: Tx): ProfileRecord {
     const at = this.now();
-    return this.db.transaction((tx) => {
+    return this.inTransaction(within, (tx) => {
       if (tx.select({ id: profiles.id }).from(profiles).where(eq(profiles.name, input.name)).get()) {
         throw conflict("profile-exists", `a profile named ${input.name} exists; change it with PATCH /v1/profiles/${input.name}`);
       }
@@ -119,9 +120,9 @@ export class ProfileService {
     });
   }
 
-  update(ref: string, input: ProfileInput, actor: Actor): ProfileRecord {
+  update(ref: string, input: ProfileInput, actor: Actor, within?: Tx): ProfileRecord {
     const at = this.now();
-    return this.db.transaction((tx) => {
+    return this.inTransaction(within, (tx) => {
       const before = this.row(ref, tx);
       if (input.name && input.name !== before.name && tx.select({ id: profiles.id }).from(profiles).where(eq(profiles.name, input.name)).get()) {
         throw conflict("profile-exists", `a profile named ${input.name} exists`);
@@ -148,6 +149,10 @@ export class ProfileService {
       recordAudit(tx, actor, "profile.update", `profile:${id}`, { ...input }, at);
       return toRecord(row);
     });
+  }
+
+  private inTransaction<T>(within: Tx | undefined, work: (tx: Tx) => T): T {
+    return within ? work(within) : this.db.transaction(work);
   }
 
   /** Every problem with a profile at once: bad names and keys, unknown template names, templates that do not render. */
