@@ -1,11 +1,11 @@
 // Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
 import pkg from "../package.json" with { type: "json" };
 import { createApi, EventStreams } from "./api/index.ts";
-import { importBundleJob, sweepIncoming, TrustStore } from "./bundles/index.ts";
+import { BundleWatcher, importBundleJob, sweepIncoming, TrustStore } from "./bundles/index.ts";
 import { BootService } from "./boot/index.ts";
 import { runCli } from "./cli/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
-import { createCore, Readiness } from "./core/index.ts";
+import { createCore, Readiness, SYSTEM_ACTOR } from "./core/index.ts";
 import { openStore } from "./db/index.ts";
 import { settlesWithin } from "./lib/deadline.ts";
 import { AppError } from "./lib/errors.ts";
@@ -82,7 +82,15 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
   core.jobs.register(importBundleJob({ core, trust, catalog: objects.catalog, backend: objects.backend }));
   const swept = sweepIncoming(config.dataDir);
   if (swept > 0) log.info("removed bundle uploads cut off by a crash", { component: "bundles", count: swept });
-  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, loaders: network.loaders, version: VERSION, startedAt });
+  const bundleWatcher = config.bundles.watchDir
+    ? new BundleWatcher(config.bundles.watchDir, trust, log, (found) => {
+        core.bus.publish("bundle.found", found.path, { ...found });
+        if (config.bundles.autoImport && found.problem === null && found.signer === "trusted") {
+          core.jobs.enqueue("bundles.import", { path: found.path }, SYSTEM_ACTOR, { operator: true });
+        }
+      })
+    : null;
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, bundleWatcher, loaders: network.loaders, version: VERSION, startedAt });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES });
   } catch (err) {
@@ -106,6 +114,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     throw err;
   }
   core.start();
+  bundleWatcher?.start();
   const url = `http://${config.http.host === "0.0.0.0" ? "127.0.0.1" : config.http.host}:${port}`;
   log.info("goosed ready", { component: "main", version: VERSION, url, port, dataDir: store.dataDir, statusPage: `${url}/`, docs: `${url}/docs` });
   if (adminTokenPath) log.info("admin token created; it is shown nowhere else", { component: "auth", path: adminTokenPath });
@@ -120,6 +129,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
       const graceMs = config.shutdownGraceMs;
       log.info("shutting down", { component: "main", graceMs });
       streams.closeAll();
+      bundleWatcher?.stop();
       await Promise.all([network.stop(), objects.stop()]);
       const server = app.server!;
       await Promise.all([settlesWithin(server.stop(false), graceMs).then(() => server.stop(true)), core.stop(graceMs)]);

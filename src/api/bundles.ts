@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia, t } from "elysia";
+import type { BundleWatcher } from "../bundles/index.ts";
 import type { Core } from "../core/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { actorOf } from "./auth.ts";
@@ -22,7 +23,7 @@ interface BundleRow {
   importedAt: number;
 }
 
-export const bundlesRoutes = (core: Core, dataDir: string) => {
+export const bundlesRoutes = (core: Core, dataDir: string, watcher: BundleWatcher | null) => {
   const incoming = join(dataDir, "bundles", "incoming");
   return new Elysia({ prefix: "/v1/bundles", tags: ["bundles"] })
     .get(
@@ -37,6 +38,9 @@ export const bundlesRoutes = (core: Core, dataDir: string) => {
       }),
       { detail: { summary: "Imported bundles, newest first" } },
     )
+    .get("/found", () => ({ watching: watcher !== null, items: watcher?.list() ?? [] }), {
+      detail: { summary: "Bundles found on inserted USB sticks (bundles.watchDir), with their signer; import one with POST /v1/bundles/import" },
+    })
     .post(
       "/import",
       (ctx) => {

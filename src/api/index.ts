@@ -28,7 +28,7 @@ import { leasesRoutes } from "./leases.ts";
 import type { TftpFiles } from "../tftp/index.ts";
 import { ARTIFACTS_PATH, type ObjectStore, S3_PATH } from "../objects/index.ts";
 import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
-import type { TrustStore } from "../bundles/index.ts";
+import type { BundleWatcher, TrustStore } from "../bundles/index.ts";
 import { keysRoutes } from "./keys.ts";
 import { BUNDLE_UPLOAD_PATH, bundlesRoutes } from "./bundles.ts";
 
@@ -45,6 +45,8 @@ export interface ApiDeps {
   streams: EventStreams;
   objects: ObjectStore;
   trust: TrustStore;
+  /** Null unless bundles.watchDir is set. */
+  bundleWatcher: BundleWatcher | null;
   /** iPXE loaders served over HTTP for UEFI HTTP boot. */
   loaders?: TftpFiles;
   version: string;
@@ -180,7 +182,7 @@ export function createApi(deps: ApiDeps) {
         .use(leasesRoutes(core, config))
         .use(objectsRoutes(deps.objects, config.objects.maxObjectBytes))
         .use(keysRoutes(deps.trust))
-        .use(bundlesRoutes(core, config.dataDir))
+        .use(bundlesRoutes(core, config.dataDir, deps.bundleWatcher))
         .use(statusRoutes(deps))
         .use(jobsRoutes(core))
         .use(tokensRoutes(core))

@@ -69,6 +69,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   const debug = args.includes("--debug");
   try {
     cli.parse(["goosed", "goosed", ...joined], { run: false });
+    keepAsText(cli.options, joined);
     if (cli.options.help || cli.options.version) return 0;
     if (!cli.matchedCommand) {
       const [first] = joined;
@@ -82,6 +83,18 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
     return 0;
   } catch (err) {
     return report(err, debug);
+  }
+}
+
+/** Options whose values are text even when they look like numbers (cac's parser would read version 1.0 as 1). */
+const TEXT_OPTIONS: Record<string, string> = { "--bundle-version": "bundleVersion" };
+
+function keepAsText(options: Record<string, unknown>, args: string[]): void {
+  for (const [flag, key] of Object.entries(TEXT_OPTIONS)) {
+    args.forEach((arg, i) => {
+      if (arg === flag && args[i + 1] !== undefined) options[key] = args[i + 1];
+      else if (arg.startsWith(`${flag}=`)) options[key] = arg.slice(flag.length + 1);
+    });
   }
 }
 

@@ -77,10 +77,15 @@ export function describeSetting(schema: TSchema): string {
   return String(schema[Kind]);
 }
 
-/** Environment and flags arrive as text; turn digits into numbers so the schema judges the value, not its spelling. */
+/**
+ * Environment and flags arrive as text; turn digits into numbers and true/false into booleans so the schema judges
+ * the value, not its spelling. A bare boolean flag (`--bundles-auto-import`) arrives as true already.
+ */
 function coerce(schema: TSchema, raw: unknown): unknown {
+  if (typeof raw === "boolean") return raw;
   const text = String(raw);
   if (schema.type === "integer" && /^-?\d+$/.test(text.trim())) return Number(text.trim());
+  if (schema.type === "boolean" && /^(true|false)$/.test(text.trim())) return text.trim() === "true";
   if (schema.type === "array" && (schema.items as TSchema).type === "string" && !text.trim().startsWith("[")) {
     return text.split(",").map((item) => item.trim()).filter((item) => item !== "");
   }

@@ -116,6 +116,12 @@ export const ConfigSchema = Type.Object(
         secretKey: Type.String({ default: "" }),
       }),
     }),
+    bundles: section({
+      // Empty: no watching. The appliance image points it at where USB sticks are mounted.
+      watchDir: Type.String({ default: "", description: "directory where USB sticks are mounted; bundles (*.tar.zst) found there are offered for import" }),
+      // Off: an operator imports what was found; a lab that trusts its signers can import on insertion.
+      autoImport: Type.Boolean({ default: false, description: "import bundles found in watchDir as soon as they appear (signature still checked)" }),
+    }),
     // The global layer of template variables (then group, profile, machine, run); see templates/README.md.
     vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "global template variables" }),
     // In-flight requests and jobs get this long after SIGTERM before they are cut off.

@@ -119,6 +119,7 @@ test("500 hides the cause from the client and logs it under the request id", asy
     readiness: new Readiness(),
     streams: new EventStreams(t.core),
     trust: new TrustStore(t.core.store, t.core.bus),
+    bundleWatcher: null,
     objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
     version: "test",
     startedAt: Date.now(),

@@ -58,6 +58,7 @@ describe("health", () => {
       readiness,
       streams: new EventStreams(t.core),
       trust: new TrustStore(t.core.store, t.core.bus),
+    bundleWatcher: null,
     objects: await ObjectStore.open({ config: t.config, core: t.core, log: createLogger({ level: "error", format: "json", write: () => {} }), metrics: new MetricsRegistry(), readiness: new Readiness() }),
       version: "test",
       startedAt: Date.now(),
