@@ -108,6 +108,8 @@ export async function importBundle(
       try {
         await backend.put(body, { expectedSha256: entry.sha256, expectedBytes: entry.size, md5: false, signal: options.signal });
       } catch (error) {
+        // A refusal raised while the blob store read this file's bytes (the archive cut inside it) comes back wrapped.
+        if (error instanceof BlobWriteError && error.cause instanceof BundleError) throw error.cause;
         if (error instanceof BlobWriteError && error.reason === "sha256-mismatch") throw new BundleError("hash-mismatch", "its content does not match the sha256 in the manifest", entry.path);
         if (error instanceof BlobWriteError && error.reason === "size-mismatch") throw new BundleError("size-mismatch", error.message, entry.path);
         throw error;

@@ -4,6 +4,7 @@
 import { createTarReader, type TarEntryHeader, type TarEvent, type TarFailure } from "./tar.ts";
 import { entryPathProblem, type Manifest, MANIFEST_PATH, type ManifestEntry, MAX_MANIFEST_BYTES, parseManifest, SIGNATURE_PATH } from "./manifest.ts";
 import { readPublicKey, SIGNIFY_REASON_TEXT, signatureKeyId, verify } from "./signify.ts";
+import { ZstdDataError, ZstdLimitError } from "./zstd.ts";
 
 export type BundleRefusal =
   | "unknown-signer"
@@ -215,7 +216,7 @@ class MemberStream {
       if (this.finished) return { kind: "end" };
       if (this.pending.byteLength === 0) {
         const chunk = await this.source.next().catch((error: unknown) => {
-          throw error instanceof BundleError ? error : new BundleError("corrupt", `the compressed stream is damaged: ${(error as Error).message}`);
+          throw compressedRefusal(error);
         });
         if (chunk.done) {
           const ended = this.reader.end();
@@ -240,6 +241,14 @@ class MemberStream {
     }
     return this.events[this.index++]!;
   }
+}
+
+/** A zstd failure as a refusal: a stream cut short is a truncated bundle (the common case: a copy that stopped), not damage. */
+function compressedRefusal(error: unknown): BundleError {
+  if (error instanceof BundleError) return error;
+  if (error instanceof ZstdDataError && error.reason === "truncated") return new BundleError("truncated", `the compressed stream ends early (${error.message}); copy the bundle again`);
+  if (error instanceof ZstdLimitError) return new BundleError("too-much-data", `${error.message}; refused as a decompression bomb`);
+  return new BundleError("corrupt", `the compressed stream is damaged: ${(error as Error).message}`);
 }
 
 function tarRefusal(failure: TarFailure): BundleError {
