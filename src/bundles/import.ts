@@ -78,7 +78,15 @@ export async function importBundle(
       yield chunk;
     }
   };
-  const report = (what: string) => options.progress(fileBytes === 0 ? 1 : Math.min(compressedRead / fileBytes, 0.99), what);
+  const startedMs = performance.now();
+  // Bytes of the bundle file read so far, its rate and the time left: what a progress bar on the status page shows.
+  const report = (what: string) => {
+    const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
+    const rate = compressedRead / seconds;
+    const left = rate > 0 ? Math.ceil((fileBytes - compressedRead) / rate) : 0;
+    const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+    options.progress(fileBytes === 0 ? 1 : Math.min(compressedRead / fileBytes, 0.99), `${what}: ${mib(compressedRead)} of ${mib(fileBytes)} MiB, ${mib(rate)} MiB/s, ${left} s left`);
+  };
 
   const read = await readBundle(zstdDecompressStream(counted(), { maxOutputBytes: MAX_DECOMPRESSED_BYTES }), signerLookup(deps.trust), {
     manifest: async (manifest, signer) => {
@@ -99,7 +107,7 @@ export async function importBundle(
       report(`signed by ${signer.name} (${signer.keyId}); reading ${manifest.entries.length} files`);
     },
     entry: async (entry: ManifestEntry, body) => {
-      report(`${entry.path} (${entry.size} bytes)`);
+      report(`reading ${entry.path}`);
       if (await backend.has(entry.sha256)) {
         // Held already: read past it. Its bytes here are not what gets registered, so they need no hash.
         for await (const _ of body);
