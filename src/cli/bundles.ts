@@ -2,7 +2,7 @@
 import { readFileSync, statSync } from "node:fs";
 import type { CAC } from "cac";
 import { buildBundle, loadSpec } from "../bundles/build.ts";
-import { type Manifest, parseManifest } from "../bundles/manifest.ts";
+import { compareVersions, type Manifest, parseManifest } from "../bundles/manifest.ts";
 import { BundleError, readBundle, readBundleHead, type SignerLookup } from "../bundles/read.ts";
 import { readPublicKey, readSecretKey, SIGNIFY_REASON_TEXT, signatureKeyId } from "../bundles/signify.ts";
 import { zstdDecompressStream } from "../bundles/zstd.ts";
@@ -135,8 +135,7 @@ export function registerBundles(cli: CAC, client: (options: Record<string, unkno
       if (options.json) return printJson({ ok: true, signer: result.signer, manifest: m });
       process.stdout.write(`${file}: ${m.name} ${m.version} verified, signed by ${result.signer.name} (${result.signer.keyId}), ${m.entries.length} files\n`);
       if (m.expires && Date.parse(m.expires) < Date.now()) process.stdout.write(`warning: expired at ${m.expires} (an import warns but goes ahead)\n`);
-      process.stdout.write(`would add or replace artifacts: ${m.artifacts.map((a) => a.name).join(", ") || "none"}\n`);
-      process.stdout.write(`would add or replace profiles: ${m.profiles.map((p) => p.name).join(", ") || "none"}\n`);
+      for (const line of await changes(m, keys.length > 0 ? null : client(options))) process.stdout.write(`${line}\n`);
     });
 
   cli
@@ -183,6 +182,49 @@ export function registerBundles(cli: CAC, client: (options: Record<string, unkno
       items.map((b) => [b.name, b.version, b.signerKeyId, b.summary.entries, age(b.importedAt)]),
     );
   });
+}
+
+/**
+ * What importing `m` would change on the appliance, as lines: the version step, and artifacts and profiles that are
+ * new, changed or unchanged. Offline (no appliance asked), what the bundle defines.
+ */
+async function changes(m: Manifest, api: ApiClient | null): Promise<string[]> {
+  const state = api
+    ? await Promise.all([
+        api.request<{ items: { name: string; version: string }[] }>("GET", "/v1/bundles"),
+        api.request<{ items: { name: string; digest: string }[] }>("GET", "/v1/artifacts"),
+        api.request<{ items: { name: string }[] } | { name: string }[]>("GET", "/v1/profiles"),
+      ]).catch(() => null)
+    : null;
+  if (!state) {
+    return [
+      `defines artifacts: ${m.artifacts.map((a) => a.name).join(", ") || "none"}`,
+      `defines profiles: ${m.profiles.map((p) => p.name).join(", ") || "none"}`,
+    ];
+  }
+  const [bundles, artifacts, profiles] = state;
+  const installed = bundles.items.filter((b) => b.name === m.name).map((b) => b.version).sort(compareVersions).at(-1);
+  const step =
+    installed === undefined
+      ? `new bundle ${m.name} ${m.version}`
+      : compareVersions(m.version, installed) < 0
+        ? `${m.version} is OLDER than the installed ${installed}: refused unless --allow-downgrade`
+        : `${m.name} ${installed} → ${m.version}`;
+  const digests = new Map(artifacts.items.map((a) => [a.name, a.digest]));
+  const entryDigest = new Map(m.entries.map((e) => [e.path, e.sha256]));
+  const group = (names: string[], label: string) => (names.length > 0 ? [`${label}: ${names.join(", ")}`] : []);
+  const newArtifacts = m.artifacts.filter((a) => !digests.has(a.name)).map((a) => a.name);
+  const changed = m.artifacts.filter((a) => digests.has(a.name) && digests.get(a.name) !== entryDigest.get(a.path)).map((a) => a.name);
+  const same = m.artifacts.length - newArtifacts.length - changed.length;
+  const profileNames = new Set((Array.isArray(profiles) ? profiles : profiles.items).map((p) => p.name));
+  return [
+    step,
+    ...group(newArtifacts, "new artifacts"),
+    ...group(changed, "changed artifacts"),
+    ...(same > 0 ? [`unchanged artifacts: ${same}`] : []),
+    ...group(m.profiles.filter((p) => !profileNames.has(p.name)).map((p) => p.name), "new profiles"),
+    ...group(m.profiles.filter((p) => profileNames.has(p.name)).map((p) => p.name), "replaced profiles"),
+  ];
 }
 
 function readText(path: string): string {

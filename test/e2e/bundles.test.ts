@@ -63,7 +63,9 @@ test("inspect shows the manifest and signer; verify checks every file against th
   const verified = await cli("bundle", "verify", join(dir.path, "one.tar.zst"));
   expect(verified.code).toBe(0);
   expect(verified.stdout).toContain("debian12 2026.11.1 verified, signed by release");
-  expect(verified.stdout).toContain("would add or replace profiles: debian12");
+  expect(verified.stdout).toContain("new bundle debian12 2026.11.1");
+  expect(verified.stdout).toContain("new artifacts: debian12/initrd.gz, debian12/linux");
+  expect(verified.stdout).toContain("new profiles: debian12");
 });
 
 test("import runs as a job; the profile boots the bundle's kernel and initrd over HTTP", async () => {
