@@ -69,11 +69,14 @@ class Testbed implements AsyncDisposable {
   labIf!: string;
   tap!: string;
 
-  /** `goosedArgs` gets the bed so flags can name its interfaces. */
-  static async start(name: string, goosedArgs: (bed: Testbed) => string[] = () => []): Promise<Testbed> {
+  /**
+   * `goosedArgs` gets the bed so flags can name its interfaces. `from`: where the profile, kernel and initramfs come
+   * from: files under <data>/artifacts and the profile API, or a signed bundle built, trusted and imported by the CLI.
+   */
+  static async start(name: string, goosedArgs: (bed: Testbed) => string[] = () => [], from: "files" | "bundle" = "files"): Promise<Testbed> {
     const bed = new Testbed();
     try {
-      await bed.build(name, goosedArgs);
+      await bed.build(name, goosedArgs, from);
       return bed;
     } catch (error) {
       await bed.stack.disposeAsync();
@@ -81,7 +84,7 @@ class Testbed implements AsyncDisposable {
     }
   }
 
-  private async build(name: string, goosedArgs: (bed: Testbed) => string[]): Promise<void> {
+  private async build(name: string, goosedArgs: (bed: Testbed) => string[], from: "files" | "bundle"): Promise<void> {
     const lab = (this.lab = this.stack.use(new NetLab()));
     this.gd = await lab.namespace("gd");
     this.lan = await lab.namespace("lan");
@@ -99,9 +102,11 @@ class Testbed implements AsyncDisposable {
 
     this.workDir = join(dir.path, name);
     const dataDir = join(this.workDir, "data");
-    mkdirSync(join(dataDir, "artifacts/netboot"), { recursive: true });
-    copyFileSync(image.kernel, join(dataDir, "artifacts/netboot/vmlinuz"));
-    copyFileSync(image.initramfs, join(dataDir, "artifacts/netboot/initramfs.gz"));
+    if (from === "files") {
+      mkdirSync(join(dataDir, "artifacts/netboot"), { recursive: true });
+      copyFileSync(image.kernel, join(dataDir, "artifacts/netboot/vmlinuz"));
+      copyFileSync(image.initramfs, join(dataDir, "artifacts/netboot/initramfs.gz"));
+    }
     this.goosed = this.stack.use(
       await startGoosed({
         dataDir,
@@ -113,9 +118,32 @@ class Testbed implements AsyncDisposable {
       }),
     );
     this.events = this.stack.use(await SseReader.open(`${this.goosed.url}/v1/events?types=lease,run`, { authorization: `Bearer ${this.goosed.token}` }));
-    await json(api(this.goosed, "/v1/profiles", { body: PROFILE }), 201);
+    if (from === "files") await json(api(this.goosed, "/v1/profiles", { body: PROFILE }), 201);
+    else await this.importBundle();
     await json(api(this.goosed, "/v1/machines", { body: { hostname: HOSTNAME, profile: PROFILE.name, interfaces: [{ mac: MAC, ip: RESERVED_IP }] } }), 201);
     await json(api(this.goosed, `/v1/machines/${HOSTNAME}/provision`, { body: {} }), 201);
+  }
+
+  /** The kernel, initramfs and profile as an offline bundle would bring them: built, signed, trusted, imported. */
+  private async importBundle(): Promise<void> {
+    const src = join(this.workDir, "bundle-src");
+    mkdirSync(join(src, "netboot"), { recursive: true });
+    mkdirSync(join(src, "profiles"), { recursive: true });
+    copyFileSync(image.kernel, join(src, "netboot/vmlinuz"));
+    copyFileSync(image.initramfs, join(src, "netboot/initramfs.gz"));
+    writeFileSync(join(src, "profiles/netboot.yaml"), JSON.stringify(PROFILE));
+    const key = join(this.workDir, "signer");
+    const out = join(this.workDir, "netboot.tar.zst");
+    const api = ["--api", this.goosed.url, "--token", this.goosed.token];
+    for (const args of [
+      ["keys", "generate", key],
+      ["bundle", "build", src, "--key", `${key}.sec`, "--bundle-version", "1.0", "--out", out],
+      ["keys", "trust", `${key}.pub`, ...api],
+      ["bundle", "import", out, ...api],
+    ]) {
+      const done = await runGoosed(args);
+      if (done.code !== 0) throw new Error(`goosed ${args.slice(0, 2).join(" ")} failed: ${done.stderr}`);
+    }
   }
 
   /** dnsmasq in the lab namespace with `config`, resolved once it has bound its DHCP socket. */
@@ -229,7 +257,7 @@ function printTimings(name: string, bed: Testbed, vm: Vm, result: Outcome, dhcpL
     loader: vm.console.find("NBP file downloaded successfully")?.atMs,
     "ipxe configured": vm.console.find(/^Configuring \(net0 .*ok$/)?.atMs,
     "boot script": transition("booting"),
-    kernel: vm.console.find(/\/boot\/artifacts\/netboot\/vmlinuz\.\.\. ok/)?.atMs,
+    kernel: vm.console.find(/\/artifacts\/netboot\/vmlinuz\.\.\. ok/)?.atMs,
     "kernel up": vm.console.find(/Linux version|EFI stub:/)?.atMs,
     "linux lease": vm.console.find(CONSOLE_MARK.lease)?.atMs,
     facts: transition("succeeded"),
@@ -252,6 +280,21 @@ describe("real firmware boots through goosed's DHCP, TFTP and HTTP", () => {
       expect(leaseGranted(bed)?.ip).toBe(RESERVED_IP);
       expect(firmwareLease(vm)).toEqual({ address: RESERVED_IP, filename: bootScriptUrl("i386") });
       expect(result.run.transitions[1]!.source).toBe(RESERVED_IP);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "SeaBIOS boots a profile that came in a signed bundle: kernel and initramfs are the bundle's artifacts, facts: succeeded",
+    async () => {
+      await using bed = await Testbed.start("bios-bundle", fullMode, "bundle");
+      const vm = bed.vm("bios-ipxe");
+      const result = await outcome(bed, vm);
+      printTimings("bios-ipxe, profile from a bundle", bed, vm, result);
+      expectSucceeded(result, "bios");
+      const kernel = await json(api(bed.goosed, "/v1/artifacts/netboot/vmlinuz"), 200);
+      expect(kernel.source).toBe("bundle:bundle-src@1.0");
+      expect(vm.console.find(`${PUBLIC_URL}/artifacts/netboot/vmlinuz... ok`)).toBeDefined();
     },
     TEST_TIMEOUT_MS,
   );
