@@ -2,6 +2,7 @@
 // profiles, templates). Parsing is strict and never throws; writing is canonical, so the same manifest is always the
 // same bytes and a build is reproducible. The format is specified in bundles/FORMAT.md.
 import { ARTIFACT_KINDS, type ArtifactKind } from "../db/index.ts";
+import type { ProfileInput } from "../core/index.ts";
 import { INSTALL_KINDS, type InstallKind, OS_FAMILIES, type OsFamily } from "../render/context.ts";
 
 export const MANIFEST_FORMAT = "goosed-bundle/1";
@@ -33,20 +34,11 @@ export interface ManifestArtifact {
   contentType?: string;
 }
 
-export interface ManifestProfile {
-  name: string;
-  description?: string;
-  osFamily: OsFamily;
-  /** Artifact names, as a profile stores them. */
-  kernel: string;
-  initrd?: string[];
-  artifacts?: Record<string, string>;
-  cmdline?: string | null;
-  installTemplate?: InstallKind;
-  /** Template name → the path of a `template` entry in this bundle. */
-  templates?: Record<string, string>;
-  vars?: Record<string, unknown>;
-}
+/**
+ * A profile as the profile API takes it (kernel, initrd and artifacts name artifacts), except that `templates` maps
+ * a template name to the path of a `template` entry in this bundle rather than to the template's text.
+ */
+export type ManifestProfile = ProfileInput & Required<Pick<ProfileInput, "name" | "osFamily" | "kernel">>;
 
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
