@@ -73,7 +73,7 @@ async function killMidImport(path: string): Promise<Job> {
   for (;;) {
     const now = await job(started.id);
     expect(now.state === "queued" || now.state === "running").toBe(true);
-    const writingImage = now.progress.message?.startsWith("images/root.squashfs") ?? false;
+    const writingImage = now.progress.message?.includes("images/root.squashfs") ?? false;
     if (writingImage && now.progress.fraction > 0 && now.progress.fraction < 1 && files(data(), "blobs", "tmp").length > 0) {
       await goosed!.kill();
       goosed = undefined;
