@@ -28,6 +28,7 @@ declare -A PACKAGES=(
   [nft]=nftables
   [nginx]=nginx-light
   [signify-openbsd]=signify-openbsd
+  [zstd]=zstd
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
