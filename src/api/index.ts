@@ -9,7 +9,7 @@ import type { Logger } from "../lib/logger.ts";
 import { Counter, Histogram, type MetricsRegistry } from "../lib/metrics.ts";
 import { auditRoutes } from "./audit.ts";
 import { authPlugin } from "./auth.ts";
-import { readJsonBody, readRawBody } from "./body.ts";
+import { readFormBody, readJsonBody, readRawBody } from "./body.ts";
 import { AGENT_PATH_PREFIX, agentRoutes } from "./agents.ts";
 import { BOOT_SCRIPT_PATH, bootRoutes, bootScriptRoute } from "./boot.ts";
 import { groupsRoutes } from "./groups.ts";
@@ -31,6 +31,7 @@ import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
 import type { BundleWatcher, TrustStore } from "../bundles/index.ts";
 import { keysRoutes } from "./keys.ts";
 import { BUNDLE_UPLOAD_PATH, bundlesRoutes } from "./bundles.ts";
+import { LOGIN_PATH, webRoutes } from "../web/index.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -127,6 +128,8 @@ export function createApi(deps: ApiDeps) {
     // Agent bodies may be binary protobuf: their routes decode the raw bytes by Content-Type themselves.
     .onParse(({ request, path }) => {
       if (isArtifactUpload(request.method, path) || path === BUNDLE_UPLOAD_PATH) return request.body ?? new ReadableStream({ start: (c) => c.close() });
+      // The status page's login is a plain HTML form, so it works without JavaScript.
+      if (path === LOGIN_PATH && request.method === "POST") return readFormBody(request, config.http.bodyLimitBytes);
       return path.startsWith(AGENT_PATH_PREFIX)
         ? readRawBody(request, config.http.bodyLimitBytes)
         : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null);
@@ -172,6 +175,8 @@ export function createApi(deps: ApiDeps) {
     .use(systemRoutes(deps))
     .use(bootRoutes({ boot: deps.boot, config, loaders: deps.loaders }))
     .use(agentRoutes(core))
+    // The status page authenticates with its own session cookie, so it sits outside the bearer-token group.
+    .use(webRoutes({ core, readiness: deps.readiness, trust: deps.trust, dataDir: config.dataDir, log }))
     .group("", (app) =>
       app
         .use(authPlugin(core))

@@ -9,8 +9,6 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 export const systemRoutes = (deps: { core: Core; readiness: Readiness; metrics: MetricsRegistry }) =>
   new Elysia({ tags: ["system"] })
-    // The status page will live at /; until it does, a browser pointed at the appliance lands on the API docs.
-    .get("/", ({ redirect }) => redirect("/docs", 302), { detail: { hide: true } })
     .get("/healthz", () => ({ status: "ok" }), { detail: { summary: "Liveness: the process answers" } })
     .get(
       "/readyz",

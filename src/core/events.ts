@@ -1,5 +1,5 @@
 // The event bus: every event is persisted (for SSE resume with Last-Event-ID) and then fanned out live.
-import { asc, gt, lt, lte, or, sql } from "drizzle-orm";
+import { asc, desc, gt, lt, lte, or, sql } from "drizzle-orm";
 import type { Statement } from "bun:sqlite";
 import { type Db, events, type Store } from "../db/index.ts";
 
@@ -68,6 +68,11 @@ export class EventBus {
   /** Events after `afterId`, oldest first; the caller pages with the last id it got. */
   since(afterId: number, limit: number): AppEvent[] {
     return this.db.select().from(events).where(gt(events.id, afterId)).orderBy(asc(events.id)).limit(limit).all();
+  }
+
+  /** The newest `limit` events, newest first. */
+  recent(limit: number): AppEvent[] {
+    return this.db.select().from(events).orderBy(desc(events.id)).limit(limit).all();
   }
 
   /** The smallest id still kept, or null when the log is empty; a resume point below it has lost events. */

@@ -1,10 +1,11 @@
 // Machines and their interfaces: create, change, retire, look up by id / hostname / MAC, and bulk import.
-import { and, asc, desc, eq, inArray, lt, ne, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, lt, ne, type SQL } from "drizzle-orm";
 import {
   type BootPolicy,
   type Db,
   groups,
   interfaces,
+  MACHINE_STATES,
   type MachineState,
   machineFacts,
   machines,
@@ -135,6 +136,14 @@ export class MachineService {
     const page = pageOf(ids.slice(0, filter.limit + 1), filter.limit);
     const records = new Map(this.records(this.db, page.items.map((m) => m.id)).map((r) => [r.id, r]));
     return { items: page.items.map((m) => records.get(m.id)!), next: page.next };
+  }
+
+  /** How many machines are in each state; every state is present, zero when none are in it. */
+  countByState(): Record<MachineState, number> {
+    const counts = Object.fromEntries(MACHINE_STATES.map((s) => [s, 0])) as Record<MachineState, number>;
+    const rows = this.db.select({ state: machines.state, count: count() }).from(machines).groupBy(machines.state).all();
+    for (const row of rows) counts[row.state] = row.count;
+    return counts;
   }
 
   create(input: MachineInput, actor: Actor): MachineRecord {
