@@ -6,6 +6,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, 
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { ArtifactKind } from "../db/index.ts";
+import { artifactKindOf } from "../objects/artifact-kind.ts";
 import {
   type EntryKind,
   entryPathProblem,
@@ -55,18 +56,11 @@ export interface BuildResult {
   packedBytes: number;
 }
 
-/** The kind a file's name suggests; anything unrecognised is "other". */
+/** The kind a file's path suggests: templates by their directory or extension, else what the artifact's name says. */
 export function kindOfPath(path: string): EntryKind {
-  const name = path.toLowerCase();
-  const base = name.split("/").at(-1)!;
-  if (name.startsWith("templates/") || /\.(cfg|ks|preseed|seed|xml|j2|liquid)$/.test(base) || base === "user-data" || base === "meta-data") return "template";
-  if (/^(vmlinuz|linux|bzimage|kernel)/.test(base) || base.endsWith(".efi.kernel")) return "kernel";
-  if (/^(initrd|initramfs)/.test(base) || /\.(cpio|cpio\.\w+)$/.test(base)) return "initrd";
-  if (base.endsWith(".iso")) return "iso";
-  if (base.endsWith(".squashfs") || base.endsWith(".sqfs")) return "squashfs";
-  if (base.endsWith(".wim")) return "wim";
-  if (/\.(efi|kpxe|pxe|lkrn)$/.test(base)) return "loader";
-  return "other";
+  const base = path.toLowerCase().split("/").at(-1)!;
+  if (path.toLowerCase().startsWith("templates/") || /\.(cfg|ks|preseed|seed|xml|j2|liquid)$/.test(base) || base === "user-data" || base === "meta-data") return "template";
+  return artifactKindOf(path);
 }
 
 /**

@@ -8,33 +8,10 @@ import { readPublicKey, readSecretKey, SIGNIFY_REASON_TEXT, signatureKeyId } fro
 import { zstdDecompressStream } from "../bundles/zstd.ts";
 import type { ApiClient } from "./client.ts";
 import { type JobView, watchJob } from "./jobs.ts";
-import { age, createProgress, printJson, printTable } from "./output.ts";
+import { age, createByteProgress, mib, printJson, printTable } from "./output.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 const MiB = 1024 * 1024;
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-
-/** A progress line for bytes: done of total, rate and time left. */
-function byteProgress() {
-  const bar = createProgress();
-  const startedMs = performance.now();
-  let shown = -1;
-  return {
-    update(label: string, done: number, total: number) {
-      const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
-      if (percent === shown) return;
-      shown = percent;
-      const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
-      const rate = done / seconds;
-      const eta = rate > 0 ? Math.ceil((total - done) / rate) : 0;
-      bar.update(total === 0 ? 1 : done / total, `${label} ${mib(done)} of ${mib(total)}, ${(rate / MiB).toFixed(0)} MiB/s, ${eta} s left`);
-    },
-    restart() {
-      shown = -1;
-    },
-    done: () => bar.done(),
-  };
-}
 
 /** A bundle file's manifest and the key id its signature names, read without verifying anything. */
 async function manifestOf(file: string): Promise<{ manifest: Manifest; signer: string | null }> {
@@ -63,7 +40,7 @@ export function registerBundles(cli: CAC, client: (options: Record<string, unkno
       const spec = loadSpecOrFail(input, options);
       const base = options.base === undefined ? undefined : await baseManifest(String(options.base));
       const out = options.out === undefined ? `${spec.name}-${spec.version}.tar.zst` : String(options.out);
-      const progress = byteProgress();
+      const progress = createByteProgress();
       let phase = "";
       const built = await buildBundle(spec, {
         secretKey: secret.value,
@@ -110,7 +87,7 @@ export function registerBundles(cli: CAC, client: (options: Record<string, unkno
         return key ? { state: "trusted", publicKey: key.publicKey, name: key.name } : null;
       };
       const total = statSync(file).size;
-      const progress = byteProgress();
+      const progress = createByteProgress();
       let read = 0;
       const counted = async function* () {
         for await (const chunk of Bun.file(file).stream()) {
@@ -150,7 +127,7 @@ export function registerBundles(cli: CAC, client: (options: Record<string, unkno
       } else {
         const size = statSync(file, { throwIfNoEntry: false })?.size;
         if (size === undefined) throw new CliError(`cannot read ${file}; check the path (or pass --on-appliance for a path on the appliance)`);
-        const progress = byteProgress();
+        const progress = createByteProgress();
         let sent = 0;
         const body = Bun.file(file)
           .stream()

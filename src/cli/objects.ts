@@ -1,8 +1,9 @@
 // `goosed artifact list|add|rm` and `goosed s3 key create|list|revoke`: the object store from the command line.
 import { stat } from "node:fs/promises";
 import type { CAC } from "cac";
+import { artifactKindOf } from "../objects/artifact-kind.ts";
 import type { ApiClient } from "./client.ts";
-import { age, createProgress, printJson, printTable } from "./output.ts";
+import { age, createByteProgress, mib, printJson, printTable } from "./output.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 interface ArtifactView {
@@ -27,40 +28,19 @@ interface S3KeyView {
 
 const KINDS = ["kernel", "initrd", "iso", "squashfs", "wim", "loader", "other"];
 
-/** The kind a file's name suggests, so `artifact add` rarely needs --kind. */
-export function kindOf(fileName: string): string {
-  const name = fileName.toLowerCase().split("/").at(-1)!;
-  if (/^(vmlinuz|linux|bzimage|kernel)|\.(vmlinuz|kernel)$/.test(name)) return "kernel";
-  if (/^initrd|^initramfs|\.(initrd|cpio(\.\w+)?)$|\.img$/.test(name)) return "initrd";
-  if (name.endsWith(".iso")) return "iso";
-  if (name.endsWith(".squashfs") || name.endsWith(".sqfs")) return "squashfs";
-  if (name.endsWith(".wim")) return "wim";
-  if (/\.(efi|kpxe|pxe|0)$/.test(name)) return "loader";
-  return "other";
-}
-
-const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
-
-/** The file's bytes, reporting progress once per whole percent (a bar on a terminal, plain lines elsewhere). */
+/** The file's bytes, with a progress bar (bytes, rate, time left) as they go. */
 function withProgress(file: Blob, sizeBytes: number): ReadableStream<Uint8Array> {
-  const bar = createProgress();
+  const progress = createByteProgress();
   let sent = 0;
-  let shown = -1;
-  const startedMs = performance.now();
   return file.stream().pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         sent += chunk.byteLength;
-        const percent = sizeBytes === 0 ? 100 : Math.floor((sent / sizeBytes) * 100);
-        if (percent !== shown) {
-          shown = percent;
-          const rate = sent / 1048576 / Math.max((performance.now() - startedMs) / 1000, 0.001);
-          bar.update(sizeBytes === 0 ? 1 : sent / sizeBytes, `${mib(sent)} of ${mib(sizeBytes)}, ${rate.toFixed(0)} MiB/s`);
-        }
+        progress.update("uploading", sent, sizeBytes);
         controller.enqueue(chunk);
       },
       flush() {
-        bar.done();
+        progress.done();
       },
     }),
   );
@@ -82,7 +62,7 @@ export function registerObjects(cli: CAC, client: (options: Record<string, unkno
     .option("--from <url>", "name an existing object instead of uploading: s3://bucket/key")
     .option("--content-type <type>", "Content-Type machines get (default application/octet-stream)")
     .action(async (name: string, file: string | undefined, options: Record<string, unknown>) => {
-      const kind = options.kind === undefined ? kindOf(String(file ?? options.from ?? name)) : String(options.kind);
+      const kind = options.kind === undefined ? artifactKindOf(String(file ?? options.from ?? name)) : String(options.kind);
       if (!KINDS.includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(", ")}, got ${kind}`, "artifact add");
       let added: ArtifactView;
       if (options.from !== undefined) {

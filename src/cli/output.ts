@@ -44,3 +44,29 @@ export const age = (isoTime: string | null): string => {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
   return `${Math.floor(seconds / 86400)}d ago`;
 };
+
+const MiB = 1024 * 1024;
+/** Bytes as MiB with one decimal, as the CLI prints sizes. */
+export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+
+/** Progress of bytes moving: done of total, rate and time left, redrawn once per whole percent. */
+export function createByteProgress() {
+  const bar = createProgress();
+  const startedMs = performance.now();
+  let shown = -1;
+  return {
+    update(label: string, done: number, total: number) {
+      const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+      if (percent === shown) return;
+      shown = percent;
+      const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
+      const rate = done / seconds;
+      const eta = rate > 0 ? Math.ceil((total - done) / rate) : 0;
+      bar.update(total === 0 ? 1 : done / total, `${label} ${mib(done)} of ${mib(total)}, ${(rate / MiB).toFixed(0)} MiB/s, ${eta} s left`);
+    },
+    restart() {
+      shown = -1;
+    },
+    done: () => bar.done(),
+  };
+}
