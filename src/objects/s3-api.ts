@@ -121,7 +121,7 @@ export class S3Api {
       // Every other operation names an existing bucket; say so before reading any body.
       catalog.requireBucket(s3.bucket);
     }
-    if (new TextEncoder().encode(s3.key).byteLength > MAX_KEY_BYTES) throw new S3Error("KeyTooLongError", { details: { Key: s3.key } });
+    if (Buffer.byteLength(s3.key, "utf8") > MAX_KEY_BYTES) throw new S3Error("KeyTooLongError", { details: { Key: s3.key } });
     switch (operation) {
       case "ListBuckets":
         return xml(writeListAllMyBucketsResult({ owner: OWNER, buckets: catalog.listBuckets().map((b) => ({ name: b.name, creationDateMs: b.createdAt })) }));
