@@ -60,7 +60,11 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     return { ok: true, detail: `${store.dataDir}/goosed.db (WAL)` };
   });
   readiness.register("migrations", () => ({ ok: true, detail: `schema at ${store.migrations.current}` }));
-  readiness.register("http", () => ({ ok: listening && !stopping, detail: stopping ? "shutting down" : `listening on ${config.http.host}:${port}` }));
+  readiness.register("http", () => ({
+    ok: listening && !stopping,
+    detail: stopping ? "shutting down" : `listening on ${config.http.host}:${port}`,
+    listen: { address: config.http.host, port: String(port) },
+  }));
   readiness.register("boot tokens", () => core.tokenWriter.health());
   readiness.register("jobs", () => ({ ok: !stopping, detail: stopping ? "draining" : `${core.jobs.runningCount} running` }));
 
@@ -74,6 +78,11 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     await release();
     throw err;
   });
+  readiness.register("s3", () => ({
+    ok: listening && !stopping,
+    detail: `S3 API, path-style at /s3 on the HTTP port${objects.s3Port === null ? "" : ` and at / on port ${objects.s3Port}`}`,
+    listen: { address: config.http.host, port: objects.s3Port === null ? `${port} (/s3)` : `${port} (/s3), ${objects.s3Port}` },
+  }));
   const network = await createNetworkBoot({ config, core, log, metrics, readiness, artifacts: objects.tftpFiles }).catch(async (err) => {
     await release();
     throw err;

@@ -77,10 +77,16 @@ export async function createNetworkBoot({ config, core, log, metrics, readiness,
   readiness.register("dhcp", () =>
     settings === null
       ? { ok: true, detail: "off (dhcp.mode)" }
-      : { ok: dhcp !== null, detail: dhcp ? `${settings.mode} on ${settings.device} (${settings.serverIp}), ports 67 and 4011` : "not listening" },
+      : {
+          ok: dhcp !== null,
+          detail: dhcp ? `${settings.mode} on ${settings.device} (${settings.serverIp}), ports 67 and 4011` : "not listening",
+          listen: { interface: settings.device, address: settings.serverIp, port: "67, 4011" },
+        },
   );
   readiness.register("tftp", () =>
-    tftpOn ? { ok: tftp !== null, detail: tftp ? `listening on ${config.tftp.host}:${tftp.port}` : "not listening" } : { ok: true, detail: "off (tftp.mode)" },
+    tftpOn
+      ? { ok: tftp !== null, detail: tftp ? `listening on ${config.tftp.host}:${tftp.port}` : "not listening", ...(tftp && { listen: { address: config.tftp.host, port: String(tftp.port) } }) }
+      : { ok: true, detail: "off (tftp.mode)" },
   );
 
   return {

@@ -14,7 +14,9 @@ const MAX_QUEUED_EVENTS = 10_000;
 const RECONNECT_MS = 2000;
 
 const encoder = new TextEncoder();
-const frame = (event: AppEvent) => encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`);
+/** Named frames let API clients listen by type; the status page wants every event as a plain message. */
+const frame = (event: AppEvent, named: boolean) =>
+  encoder.encode(`id: ${event.id}\n${named ? `event: ${event.type}\n` : ""}data: ${JSON.stringify(eventView(event))}\n\n`);
 
 export class EventStreams {
   /** The cleanup of every open stream: unsubscribe, stop the keepalive, close. */
@@ -30,7 +32,7 @@ export class EventStreams {
    * Replay and subscribe happen in one synchronous stretch: bun:sqlite reads block and publish is synchronous,
    * so no event can slip between the last replayed row and the first live one.
    */
-  stream(afterId: number | null, types: string[], signal: AbortSignal): Response {
+  stream(afterId: number | null, types: string[], signal: AbortSignal, named = true): Response {
     const { bus } = this.core;
     const wanted = (e: AppEvent) => types.length === 0 || types.some((p) => e.type === p || e.type.startsWith(`${p}.`));
     let unsubscribe = () => {};
@@ -57,7 +59,7 @@ export class EventStreams {
             cleanup();
             return false;
           }
-          if (wanted(event)) controller.enqueue(frame(event));
+          if (wanted(event)) controller.enqueue(frame(event, named));
           return true;
         };
         controller.enqueue(encoder.encode(`retry: ${RECONNECT_MS}\n\n`));

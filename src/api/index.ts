@@ -31,7 +31,7 @@ import { artifactRoute, isArtifactUpload, objectsRoutes } from "./objects.ts";
 import type { BundleWatcher, TrustStore } from "../bundles/index.ts";
 import { keysRoutes } from "./keys.ts";
 import { BUNDLE_UPLOAD_PATH, bundlesRoutes } from "./bundles.ts";
-import { LOGIN_PATH, webRoutes } from "../web/index.ts";
+import { isWebForm, webRoutes } from "../web/index.ts";
 
 export { EventStreams } from "./events.ts";
 export { PROBLEM_CONTENT_TYPE } from "./problem.ts";
@@ -129,7 +129,7 @@ export function createApi(deps: ApiDeps) {
     .onParse(({ request, path }) => {
       if (isArtifactUpload(request.method, path) || path === BUNDLE_UPLOAD_PATH) return request.body ?? new ReadableStream({ start: (c) => c.close() });
       // The status page's login is a plain HTML form, so it works without JavaScript.
-      if (path === LOGIN_PATH && request.method === "POST") return readFormBody(request, config.http.bodyLimitBytes);
+      if (isWebForm(request.method, path)) return readFormBody(request, config.http.bodyLimitBytes);
       return path.startsWith(AGENT_PATH_PREFIX)
         ? readRawBody(request, config.http.bodyLimitBytes)
         : readJsonBody(request, config.http.bodyLimitBytes).then((body) => body ?? null);
@@ -176,7 +176,7 @@ export function createApi(deps: ApiDeps) {
     .use(bootRoutes({ boot: deps.boot, config, loaders: deps.loaders }))
     .use(agentRoutes(core))
     // The status page authenticates with its own session cookie, so it sits outside the bearer-token group.
-    .use(webRoutes({ core, readiness: deps.readiness, trust: deps.trust, dataDir: config.dataDir, log }))
+    .use(webRoutes({ core, readiness: deps.readiness, trust: deps.trust, dataDir: config.dataDir, log, streams: deps.streams, objects: deps.objects, watcher: deps.bundleWatcher, config }))
     .group("", (app) =>
       app
         .use(authPlugin(core))

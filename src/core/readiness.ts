@@ -3,6 +3,8 @@
 export interface ServiceHealth {
   ok: boolean;
   detail: string;
+  /** Where a network service answers, for the status page and `goosed status`; absent for internal parts. */
+  listen?: { interface?: string; address: string; port: string };
 }
 
 export class Readiness {

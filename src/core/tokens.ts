@@ -75,6 +75,12 @@ export class TokenService {
     return toRecord(row);
   }
 
+  /** Whether the token still authenticates: it exists, is not revoked and has not expired. */
+  isLive(id: string): boolean {
+    const row = this.db.select({ revokedAt: apiTokens.revokedAt, expiresAt: apiTokens.expiresAt }).from(apiTokens).where(eq(apiTokens.id, id)).get();
+    return row !== undefined && row.revokedAt === null && (row.expiresAt === null || row.expiresAt > this.now());
+  }
+
   list(): TokenRecord[] {
     return this.db.select().from(apiTokens).orderBy(desc(apiTokens.createdAt)).all().map(toRecord);
   }

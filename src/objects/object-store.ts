@@ -43,6 +43,11 @@ export class ObjectStore {
   private s3Server: Server<unknown> | null = null;
   private collectTimer: Timer | null = null;
 
+  /** The S3 API's own port (objects.s3Port), once listening; null when it answers only under /s3 on the HTTP port. */
+  get s3Port(): number | null {
+    return this.s3Server?.port ?? null;
+  }
+
   private constructor(
     readonly backend: BlobBackend,
     private readonly deps: ObjectStoreDeps,

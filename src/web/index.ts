@@ -1,24 +1,50 @@
 // The built-in status page: server-rendered HTML behind its own session login, mounted beside the /v1 API.
 import { Elysia } from "elysia";
-import { redirect, SessionStore, sessionOf, sessionRoutes, LOGIN_PATH } from "./session.ts";
-import { gatherOverview, type OverviewDeps, renderOverview } from "./overview.ts";
-import { htmlResponse } from "./layout.ts";
+import type { EventStreams } from "../api/events.ts";
+import { assetResponse, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
+import { renderArtifactsPage } from "./artifacts.ts";
+import { renderEventsPage } from "./events.ts";
+import { renderJobsPage } from "./jobs.ts";
+import { renderLeasesPage } from "./leases.ts";
+import { gatherOverview, renderOverview } from "./overview.ts";
+import { pageHandler, type WebDeps } from "./page.ts";
+import { LOGIN_PATH, redirect, SessionStore, sessionOf, sessionRoutes } from "./session.ts";
 
 export { LOGIN_PATH, SESSION_COOKIE, SessionStore } from "./session.ts";
 export { escapeHtml, html, raw, SafeHtml } from "./html.ts";
+export type { WebDeps } from "./page.ts";
 
-export type WebDeps = OverviewDeps & { sessions?: SessionStore };
+/** The live-update stream of the status page: the /v1 event stream, authenticated by the session cookie. */
+export const WEB_EVENTS_PATH = "/events/stream";
 
-export const webRoutes = (deps: WebDeps) => {
+/** Every action form posts under here. */
+export const ACTIONS_PATH = "/actions";
+
+/**
+ * POSTs the status page's forms make: their bodies are read as form fields (anything else is refused with 415), so
+ * they work without JavaScript and a script cannot slip JSON past the form's CSRF field.
+ */
+export const isWebForm = (method: string, path: string): boolean => method === "POST" && (path === LOGIN_PATH || path.startsWith(`${ACTIONS_PATH}/`));
+
+export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: SessionStore }) => {
   const sessions = deps.sessions ?? new SessionStore();
+  const hide = { detail: { hide: true } };
   return new Elysia({ name: "web" })
     .use(sessionRoutes(deps.core, sessions))
+    .get("/", pageHandler(deps, sessions, "/", () => renderOverview(gatherOverview(deps), deps.dataDir)), hide)
+    .get("/leases", pageHandler(deps, sessions, "/leases", renderLeasesPage), hide)
+    .get("/artifacts", pageHandler(deps, sessions, "/artifacts", renderArtifactsPage), hide)
+    .get("/jobs", pageHandler(deps, sessions, "/jobs", renderJobsPage), hide)
+    .get("/events", pageHandler(deps, sessions, "/events", renderEventsPage), hide)
     .get(
-      "/",
+      WEB_EVENTS_PATH,
       ({ request }) => {
-        if (!sessionOf(sessions, request)) return redirect(LOGIN_PATH);
-        return htmlResponse(renderOverview(gatherOverview(deps), deps.dataDir));
+        if (!sessionOf(deps.core, sessions, request)) return redirect(LOGIN_PATH);
+        const header = request.headers.get("last-event-id");
+        return deps.streams.stream(header !== null && /^\d+$/.test(header) ? Number(header) : null, [], request.signal, false);
       },
-      { detail: { hide: true } },
-    );
+      hide,
+    )
+    .get(STYLE_ASSET.path, ({ request }) => assetResponse(STYLE_ASSET, request), hide)
+    .get(SCRIPT_ASSET.path, ({ request }) => assetResponse(SCRIPT_ASSET, request), hide);
 };

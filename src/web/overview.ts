@@ -1,23 +1,16 @@
 // GET /: the Overview page — services, machines by state, active runs, the last events, disk use and trusted signers.
 import { statfsSync } from "node:fs";
 import type { TrustedKey } from "../bundles/index.ts";
-import type { AppEvent, Core, Readiness, RunRecord, ServiceHealth } from "../core/index.ts";
+import type { AppEvent, RunRecord, ServiceHealth } from "../core/index.ts";
 import type { MachineState } from "../db/index.ts";
-import type { Logger } from "../lib/logger.ts";
+import { formatBytes, formatElapsed, iso, none, stateCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
-import { renderPage } from "./layout.ts";
+import type { PageContent, WebDeps } from "./page.ts";
 
 export const RECENT_EVENTS = 20;
 const ACTIVE_STATES = ["pending", "booting", "installing"] as const;
 const ACTIVE_RUNS_SHOWN = 50;
 
-export interface OverviewDeps {
-  core: Core;
-  readiness: Readiness;
-  trust: { list(): TrustedKey[] };
-  dataDir: string;
-  log: Logger;
-}
 
 export interface DiskUse {
   usedBytes: number;
@@ -45,7 +38,7 @@ export function diskUseOf(path: string): DiskUse | null {
   }
 }
 
-export function gatherOverview(deps: OverviewDeps, now = Date.now()): OverviewData {
+export function gatherOverview(deps: WebDeps, now = Date.now()): OverviewData {
   const { core } = deps;
   // A section whose source fails shows as empty and is logged: the page an operator opens when things go wrong must load.
   const attempt = <T>(section: string, read: () => T, fallback: T): T => {
@@ -72,43 +65,21 @@ export function gatherOverview(deps: OverviewDeps, now = Date.now()): OverviewDa
   };
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
-export function formatElapsed(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const none = (text = "none") => html`<p class="none">${text}</p>`;
-
 function servicesSection(services: Record<string, ServiceHealth>): SafeHtml {
   const rows = Object.entries(services);
-  return html`<section id="services"><h2>Services</h2>${
+  return html`<section id="services" data-live="services"><h2>Services</h2>${
     rows.length === 0
       ? none("not configured")
-      : html`<table><thead><tr><th>Service</th><th>State</th><th>Detail</th></tr></thead><tbody>${rows.map(
+      : html`<table><thead><tr><th>Service</th><th>State</th><th>Interface</th><th>Address</th><th>Port</th><th>Detail</th></tr></thead><tbody>${rows.map(
           ([name, health]) =>
-            html`<tr><td>${name}</td><td class="${health.ok ? "ok" : "down"}">${health.ok ? "ok" : "down"}</td><td>${health.detail}</td></tr>`,
+            html`<tr data-service="${name}"><td>${name}</td><td class="${health.ok ? "ok" : "down"}">${health.ok ? "up" : "down"}</td><td>${health.listen?.interface ?? ""}</td><td class="mono">${health.listen?.address ?? ""}</td><td class="mono">${health.listen?.port ?? ""}</td><td>${health.detail}</td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }
 
 function machinesSection(counts: Record<MachineState, number>): SafeHtml {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  return html`<section id="machines"><h2>Machines by state</h2>${
+  return html`<section id="machines" data-live="machines"><h2>Machines by state</h2>${
     total === 0
       ? none()
       : html`<table><tbody>${Object.entries(counts).map(
@@ -118,18 +89,18 @@ function machinesSection(counts: Record<MachineState, number>): SafeHtml {
 }
 
 function runsSection(runs: RunRecord[], now: number): SafeHtml {
-  return html`<section id="runs"><h2>Active runs</h2>${
+  return html`<section id="runs" data-live="runs"><h2>Active runs</h2>${
     runs.length === 0
       ? none()
       : html`<table><thead><tr><th>Run</th><th>Machine</th><th>Profile</th><th>Stage</th><th>Elapsed</th></tr></thead><tbody>${runs.map(
           (run) =>
-            html`<tr><td class="num">${run.id}</td><td>${run.machine.hostname ?? `machine ${run.machine.id}`}</td><td>${run.profile}</td><td>${run.state}</td><td class="num">${formatElapsed(now - run.createdAt)}</td></tr>`,
+            html`<tr><td class="num">${run.id}</td><td><a href="/machines/${run.machine.id}">${run.machine.hostname ?? `machine ${run.machine.id}`}</a></td><td>${run.profile}</td>${stateCell(run.state)}<td class="num">${formatElapsed(now - run.createdAt)}</td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }
 
 function eventsSection(events: AppEvent[]): SafeHtml {
-  return html`<section id="events"><h2>Last events</h2>${
+  return html`<section id="events" data-live="events"><h2>Last events</h2>${
     events.length === 0
       ? none()
       : html`<table><thead><tr><th>Time</th><th>Type</th><th>Subject</th><th>Data</th></tr></thead><tbody>${events.map(
@@ -140,14 +111,14 @@ function eventsSection(events: AppEvent[]): SafeHtml {
 }
 
 function diskSection(disk: DiskUse | null, dataDir: string): SafeHtml {
-  if (!disk || disk.totalBytes === 0) return html`<section id="disk"><h2>Data directory</h2>${none("not available")}</section>`;
+  if (!disk || disk.totalBytes === 0) return html`<section id="disk" data-live="disk"><h2>Data directory</h2>${none("not available")}</section>`;
   const percent = Math.round((disk.usedBytes / disk.totalBytes) * 100);
-  return html`<section id="disk"><h2>Data directory</h2><p><code>${dataDir}</code>: ${formatBytes(disk.usedBytes)} used of ${formatBytes(disk.totalBytes)} (${percent}%)</p>
-<div class="bar" role="img" aria-label="${percent}% used"><span style="width:${percent}%"></span></div></section>`;
+  return html`<section id="disk" data-live="disk"><h2>Data directory</h2><p><code>${dataDir}</code>: ${formatBytes(disk.usedBytes)} used of ${formatBytes(disk.totalBytes)} (${percent}%)</p>
+<meter min="0" max="100" low="80" high="90" optimum="0" value="${percent}" aria-label="${percent}% used">${percent}%</meter></section>`;
 }
 
 function signersSection(signers: TrustedKey[]): SafeHtml {
-  return html`<section id="signers"><h2>Trusted signers</h2>${
+  return html`<section id="signers" data-live="signers"><h2>Trusted signers</h2>${
     signers.length === 0
       ? none("none trusted")
       : html`<table><thead><tr><th>Name</th><th>Key id</th><th>Added</th></tr></thead><tbody>${signers.map(
@@ -156,14 +127,13 @@ function signersSection(signers: TrustedKey[]): SafeHtml {
   }</section>`;
 }
 
-export function renderOverview(data: OverviewData, dataDir: string): string {
-  return renderPage({
+export function renderOverview(data: OverviewData, dataDir: string): PageContent {
+  return {
     title: "Overview",
-    current: "/",
     body: html`${servicesSection(data.services)}
 <div class="grid">${machinesSection(data.machines)}${diskSection(data.disk, dataDir)}</div>
 ${runsSection(data.runs, data.now)}
 ${eventsSection(data.events)}
 ${signersSection(data.signers)}`,
-  });
+  };
 }

@@ -13,6 +13,8 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 
 export interface Session {
   id: string;
+  /** Every form an action posts carries it; a cross-site form cannot know it. */
+  csrf: string;
   tokenId: string;
   tokenName: string;
   scopes: readonly Scope[];
@@ -32,7 +34,7 @@ export class SessionStore {
     this.sweep();
     // 256 bits from the CSPRNG: the id is the only thing the cookie carries.
     const id = randomBytes(32).toString("base64url");
-    const session = { id, tokenId: token.id, tokenName: token.name, scopes: [...token.scopes], expiresAt: this.now() + this.ttlMs };
+    const session = { id, csrf: randomBytes(32).toString("base64url"), tokenId: token.id, tokenName: token.name, scopes: [...token.scopes], expiresAt: this.now() + this.ttlMs };
     this.sessions.set(id, session);
     return session;
   }
@@ -75,10 +77,19 @@ export function sessionIdOf(request: Request): string | undefined {
   return undefined;
 }
 
-/** The request's session, if it has a live one that may read. */
-export function sessionOf(sessions: SessionStore, request: Request): Session | null {
-  const session = sessions.touch(sessionIdOf(request));
-  return session && grants(session.scopes, "read") ? session : null;
+/**
+ * The request's session, if it has a live one that may read. The token behind it is looked up again each time, so
+ * revoking a token (or its expiry) ends its sessions at once rather than when they time out.
+ */
+export function sessionOf(core: Core, sessions: SessionStore, request: Request): Session | null {
+  const id = sessionIdOf(request);
+  const session = sessions.touch(id);
+  if (!session || !grants(session.scopes, "read")) return null;
+  if (!core.tokens.isLive(session.tokenId)) {
+    sessions.end(id);
+    return null;
+  }
+  return session;
 }
 
 // No Secure attribute: the appliance serves plain HTTP on the lab network; Max-Age matches the sliding TTL's start.
@@ -104,7 +115,7 @@ function loginPage(error?: string): string {
 /** GET/POST /login and GET/POST /logout. POST /login's body arrives parsed from a form (see api/index.ts onParse). */
 export const sessionRoutes = (core: Core, sessions: SessionStore) =>
   new Elysia({ name: "web-session" })
-    .get(LOGIN_PATH, ({ request }) => (sessionOf(sessions, request) ? redirect("/") : htmlResponse(loginPage())), { detail: { hide: true } })
+    .get(LOGIN_PATH, ({ request }) => (sessionOf(core, sessions, request) ? redirect("/") : htmlResponse(loginPage())), { detail: { hide: true } })
     .post(
       LOGIN_PATH,
       ({ body }) => {

@@ -1,0 +1,33 @@
+// How the status page writes sizes, durations, times and empty sections, the same on every page.
+import { html, type SafeHtml } from "./html.ts";
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+export function formatElapsed(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+/** A time as UTC to the second: lab machines' clocks are compared with logs, which are in UTC. */
+export const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? "" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
+
+/** A time cell: UTC, with how long ago in the tooltip-free text after it. */
+export const timeCell = (ms: number | null | undefined, now: number): SafeHtml =>
+  ms === null || ms === undefined ? html`<td class="muted">never</td>` : html`<td class="mono" title="${iso(ms)}">${iso(ms)} <span class="muted">(${formatElapsed(now - ms)} ago)</span></td>`;
+
+export const none = (text = "none"): SafeHtml => html`<p class="none">${text}</p>`;
+
+/** A state word with the class that colours it. */
+export const stateCell = (state: string): SafeHtml => html`<td class="state-${state}">${state}</td>`;
