@@ -33,7 +33,7 @@ export async function readJsonBody(request: Request, limitBytes: number): Promis
 /** An HTML form's fields (application/x-www-form-urlencoded), size-capped like JSON bodies; the last value of a name wins. */
 export async function readFormBody(request: Request, limitBytes: number): Promise<Record<string, string>> {
   const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/x-www-form-urlencoded\b/i.test(type)) throw unsupportedMediaType(type || "no content-type");
+  if (!/^application\/x-www-form-urlencoded\b/i.test(type)) throw unsupportedMediaType(type || "no content-type", "an HTML form (application/x-www-form-urlencoded)");
   const bytes = await readRawBody(request, limitBytes);
   return Object.fromEntries(new URLSearchParams(new TextDecoder().decode(bytes)));
 }

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia, t } from "elysia";
-import type { BundleWatcher } from "../bundles/index.ts";
+import { type BundleWatcher, listImportedBundles } from "../bundles/index.ts";
 import type { Core } from "../core/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { actorOf } from "./auth.ts";
@@ -12,30 +12,12 @@ import { iso, jobView } from "./views.ts";
 
 export const BUNDLE_UPLOAD_PATH = "/v1/bundles/upload";
 
-interface BundleRow {
-  id: number;
-  name: string;
-  version: string;
-  signerKeyId: string;
-  manifestSha256: string;
-  summary: string;
-  importedBy: string;
-  importedAt: number;
-}
-
 export const bundlesRoutes = (core: Core, dataDir: string, watcher: BundleWatcher | null) => {
   const incoming = join(dataDir, "bundles", "incoming");
   return new Elysia({ prefix: "/v1/bundles", tags: ["bundles"] })
     .get(
       "",
-      () => ({
-        items: core.store.sqlite
-          .query<BundleRow, []>(
-            "SELECT id, name, version, signer_key_id AS signerKeyId, manifest_sha256 AS manifestSha256, summary, imported_by AS importedBy, imported_at AS importedAt FROM bundles ORDER BY imported_at DESC, id DESC",
-          )
-          .all()
-          .map((b) => ({ ...b, summary: JSON.parse(b.summary), importedAt: iso(b.importedAt) })),
-      }),
+      () => ({ items: listImportedBundles(core.store.db).map((b) => ({ ...b, importedAt: iso(b.importedAt) })) }),
       { detail: { summary: "Imported bundles, newest first" } },
     )
     .get("/found", () => ({ watching: watcher !== null, items: watcher?.list() ?? [] }), {

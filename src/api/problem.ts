@@ -51,8 +51,8 @@ export const bodyTooLarge = (limitBytes: number) =>
     detail: `request bodies are limited to ${limitBytes} bytes; artifacts go through bundles or the object store`,
   });
 
-export const unsupportedMediaType = (got: string) =>
-  new AppError({ code: "unsupported-media-type", status: 415, title: "Unsupported media type", detail: `expected application/json, got ${got}` });
+export const unsupportedMediaType = (got: string, expected = "application/json") =>
+  new AppError({ code: "unsupported-media-type", status: 415, title: "Unsupported media type", detail: `expected ${expected}, got ${got}` });
 
 export const internalError = () =>
   new AppError({

@@ -3,3 +3,4 @@ export { type TrustedKey, TrustStore } from "./trust.ts";
 export { importBundleJob } from "./import.ts";
 export { sweepIncoming } from "./incoming.ts";
 export { BundleWatcher, type FoundBundle } from "./watch.ts";
+export { type ImportedBundle, listImportedBundles } from "./imported.ts";

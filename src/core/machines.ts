@@ -1,10 +1,11 @@
 // Machines and their interfaces: create, change, retire, look up by id / hostname / MAC, and bulk import.
-import { and, asc, count, desc, eq, inArray, lt, ne, type SQL } from "drizzle-orm";
+import { and, type AnyColumn, asc, count, desc, eq, inArray, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import {
   type BootPolicy,
   type Db,
   groups,
   interfaces,
+  leases,
   MACHINE_STATES,
   type MachineState,
   machineFacts,
@@ -59,6 +60,8 @@ export interface MachineRecord {
 }
 
 export interface MachineFilter {
+  /** Part of a hostname, serial, MAC (any spelling) or IP address (static, or of a lease). */
+  search?: string;
   state?: MachineState;
   group?: string;
   label?: string;
@@ -122,6 +125,7 @@ export class MachineService {
       where.push(eq(machines.groupId, group.id));
     }
     if (filter.before !== undefined) where.push(lt(machines.id, filter.before));
+    if (filter.search?.trim()) where.push(this.matching(filter.search.trim()));
     let ids = this.db
       .select({ id: machines.id, labels: machines.labels })
       .from(machines)
@@ -136,6 +140,19 @@ export class MachineService {
     const page = pageOf(ids.slice(0, filter.limit + 1), filter.limit);
     const records = new Map(this.records(this.db, page.items.map((m) => m.id)).map((r) => [r.id, r]));
     return { items: page.items.map((m) => records.get(m.id)!), next: page.next };
+  }
+
+  private matching(search: string): SQL {
+    const text = search.toLowerCase();
+    // MACs are stored lowercase with colons; an operator pastes them with dashes or dots as often.
+    const mac = text.replace(/[-.]/g, ":");
+    const like = (column: AnyColumn, value: string) => sql`${column} LIKE ${`%${value.replace(/[\\%_]/g, "\\$&")}%`} ESCAPE '\\'`;
+    const byInterface = this.db
+      .select({ id: interfaces.machineId })
+      .from(interfaces)
+      .leftJoin(leases, eq(leases.mac, interfaces.mac))
+      .where(or(like(interfaces.mac, mac), like(interfaces.ip, text), like(leases.ip, text)));
+    return or(like(machines.hostname, text), like(machines.serial, search), inArray(machines.id, byInterface))!;
   }
 
   /** How many machines are in each state; every state is present, zero when none are in it. */

@@ -3,11 +3,14 @@ import { Elysia } from "elysia";
 import type { EventStreams } from "../api/events.ts";
 import { assetResponse, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
 import { renderArtifactsPage } from "./artifacts.ts";
+import { BUNDLE_IMPORT_ACTION, importFoundAction, renderBundlesPage } from "./bundles.ts";
 import { renderEventsPage } from "./events.ts";
 import { renderJobsPage } from "./jobs.ts";
 import { renderLeasesPage } from "./leases.ts";
+import { cancelAction, machineActionPath, provisionAction, renderMachinePage, retireAction } from "./machine.ts";
+import { renderMachinesPage } from "./machines.ts";
 import { gatherOverview, renderOverview } from "./overview.ts";
-import { pageHandler, type WebDeps } from "./page.ts";
+import { ACTIONS_PATH, actionHandler, pageHandler, type WebDeps } from "./page.ts";
 import { LOGIN_PATH, redirect, SessionStore, sessionOf, sessionRoutes } from "./session.ts";
 
 export { LOGIN_PATH, SESSION_COOKIE, SessionStore } from "./session.ts";
@@ -16,9 +19,6 @@ export type { WebDeps } from "./page.ts";
 
 /** The live-update stream of the status page: the /v1 event stream, authenticated by the session cookie. */
 export const WEB_EVENTS_PATH = "/events/stream";
-
-/** Every action form posts under here. */
-export const ACTIONS_PATH = "/actions";
 
 /**
  * POSTs the status page's forms make: their bodies are read as form fields (anything else is refused with 415), so
@@ -32,10 +32,17 @@ export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: Se
   return new Elysia({ name: "web" })
     .use(sessionRoutes(deps.core, sessions))
     .get("/", pageHandler(deps, sessions, "/", () => renderOverview(gatherOverview(deps), deps.dataDir)), hide)
+    .get("/machines", pageHandler(deps, sessions, "/machines", renderMachinesPage), hide)
+    .get("/machines/:ref", pageHandler(deps, sessions, "/machines", renderMachinePage), hide)
+    .post(machineActionPath(":id", "provision"), actionHandler(deps, sessions, "/machines", provisionAction), hide)
+    .post(machineActionPath(":id", "cancel"), actionHandler(deps, sessions, "/machines", cancelAction), hide)
+    .post(machineActionPath(":id", "retire"), actionHandler(deps, sessions, "/machines", retireAction), hide)
     .get("/leases", pageHandler(deps, sessions, "/leases", renderLeasesPage), hide)
     .get("/artifacts", pageHandler(deps, sessions, "/artifacts", renderArtifactsPage), hide)
     .get("/jobs", pageHandler(deps, sessions, "/jobs", renderJobsPage), hide)
     .get("/events", pageHandler(deps, sessions, "/events", renderEventsPage), hide)
+    .get("/bundles", pageHandler(deps, sessions, "/bundles", renderBundlesPage), hide)
+    .post(BUNDLE_IMPORT_ACTION, actionHandler(deps, sessions, "/bundles", importFoundAction), hide)
     .get(
       WEB_EVENTS_PATH,
       ({ request }) => {

@@ -41,6 +41,9 @@ export interface PageContent {
   status?: number;
 }
 
+/** Every action form posts under here (see isWebForm). */
+export const ACTIONS_PATH = "/actions";
+
 /** The hidden field every action form carries. */
 export const csrfField = (session: Session): SafeHtml => html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
 
