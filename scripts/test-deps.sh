@@ -29,6 +29,7 @@ declare -A PACKAGES=(
   [nginx]=nginx-light
   [signify-openbsd]=signify-openbsd
   [zstd]=zstd
+  [chromium]=chromium
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
@@ -41,6 +42,8 @@ declare -A FILES=(
   # Debian's, by path: a pyenv shim named aws may come first on PATH, and the S3 tests drive /usr/bin/aws.
   [/usr/bin/aws]=awscli
   [/usr/bin/s3cmd]=s3cmd
+  # The status page names system fonts only; without one installed, chromium's screenshots show empty boxes.
+  [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
 )
 
 missing=()

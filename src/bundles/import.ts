@@ -60,6 +60,10 @@ export function installedVersion(core: Core, name: string): string | null {
 const MAX_DECOMPRESSED_BYTES = 16 * 1024 ** 4;
 
 /** Imports the bundle at `path`; throws BundleError on refusal. */
+// A kernel-and-squashfs bundle is a few huge files: progress must move inside a file, not only between them. The job
+// queue writes progress at most four times a second, so this only bounds the work of formatting the line.
+const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
+
 export async function importBundle(
   path: string,
   deps: ImportDeps,
@@ -71,10 +75,14 @@ export async function importBundle(
   const warnings: string[] = [];
   let newBlobs = 0;
   let newBytes = 0;
+  // What is being read now; the progress line repeats it while one large file streams past.
+  let reading = "opening";
+  let reportedAt = 0;
   const counted = async function* (): AsyncGenerator<Uint8Array> {
     for await (const chunk of Bun.file(path).stream()) {
       options.signal?.throwIfAborted();
       compressedRead += chunk.byteLength;
+      if (compressedRead - reportedAt >= PROGRESS_EVERY_BYTES) report(reading);
       yield chunk;
     }
   };
@@ -85,6 +93,8 @@ export async function importBundle(
     const rate = compressedRead / seconds;
     const left = rate > 0 ? Math.ceil((fileBytes - compressedRead) / rate) : 0;
     const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+    reading = what;
+    reportedAt = compressedRead;
     options.progress(fileBytes === 0 ? 1 : Math.min(compressedRead / fileBytes, 0.99), `${what}: ${mib(compressedRead)} of ${mib(fileBytes)} MiB, ${mib(rate)} MiB/s, ${left} s left`);
   };
 

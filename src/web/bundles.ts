@@ -20,8 +20,8 @@ function activeSection(jobs: JobRow[]): SafeHtml {
       ? none()
       : html`<table id="imports-table"><thead><tr><th>Job</th><th>Bundle</th><th>State</th><th>Progress</th></tr></thead><tbody>${jobs.map(
           (job) =>
-            html`<tr data-job="${job.id}"><td class="num">${job.id}</td><td class="mono">${shownPath(job)}</td>${stateCell(job.state)}<td><progress max="1" value="${job.progress}" aria-label="import ${job.id}">${Math.round(job.progress * 100)}%</progress>
-<div class="muted" data-progress-message>${job.progressMessage ?? (job.state === "queued" ? "waiting for a worker" : "starting")}</div></td></tr>`,
+            html`<tr data-job="${job.id}"><td class="num">${job.id}</td><td class="mono">${shownPath(job)}</td>${stateCell(job.state)}<td><progress max="1" value="${job.progress}" aria-label="import ${job.id}" data-job-progress="${job.id}">${Math.round(job.progress * 100)}%</progress>
+<div class="muted" data-job-message="${job.id}">${job.progressMessage ?? (job.state === "queued" ? "waiting for a worker" : "starting")}</div></td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }

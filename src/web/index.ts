@@ -1,7 +1,7 @@
 // The built-in status page: server-rendered HTML behind its own session login, mounted beside the /v1 API.
 import { Elysia } from "elysia";
 import type { EventStreams } from "../api/events.ts";
-import { assetResponse, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
+import { assetResponse, ICON_ASSET, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
 import { renderArtifactsPage } from "./artifacts.ts";
 import { BUNDLE_IMPORT_ACTION, importFoundAction, renderBundlesPage } from "./bundles.ts";
 import { renderEventsPage } from "./events.ts";
@@ -53,5 +53,6 @@ export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: Se
       hide,
     )
     .get(STYLE_ASSET.path, ({ request }) => assetResponse(STYLE_ASSET, request), hide)
-    .get(SCRIPT_ASSET.path, ({ request }) => assetResponse(SCRIPT_ASSET, request), hide);
+    .get(SCRIPT_ASSET.path, ({ request }) => assetResponse(SCRIPT_ASSET, request), hide)
+    .get(ICON_ASSET.path, ({ request }) => assetResponse(ICON_ASSET, request), hide);
 };

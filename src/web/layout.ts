@@ -1,5 +1,5 @@
 // The page shell every status page shares: title, navigation, the live-update indicator, and the embedded assets.
-import { SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
+import { ICON_ASSET, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
 import { html, raw, type SafeHtml } from "./html.ts";
 
 export const NAV = [
@@ -35,6 +35,7 @@ export function renderPage(options: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · goosed</title>
+<link rel="icon" href="${ICON_ASSET.path}" type="image/svg+xml">
 <link rel="stylesheet" href="${STYLE_ASSET.path}">
 ${signedIn ? html`<script src="${SCRIPT_ASSET.path}" defer></script>` : ""}
 </head>

@@ -99,12 +99,13 @@ export function actionHandler(deps: WebDeps, sessions: SessionStore, current: st
     const fields = (body ?? {}) as Record<string, string>;
     const back = request.headers.get("referer") ?? current;
     const backPath = back.startsWith("http") ? new URL(back).pathname + new URL(back).search : back;
+    // Scope first: a read-only session gets no forms, so it has no CSRF token to send, and the reason to show is its scope.
+    if (!canWrite(session)) {
+      return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create --scope write)`, 403, backPath);
+    }
     if (!sameSecret(fields._csrf ?? "", session.csrf)) {
       deps.log.warn("status page action refused: missing or wrong CSRF token", { component: "web", path: new URL(request.url).pathname, source: requestState(request).source });
       return errorPage(current, session, "Action refused", "the form did not carry this session's CSRF token; reload the page and try again", 403, backPath);
-    }
-    if (!canWrite(session)) {
-      return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create --scope write)`, 403, backPath);
     }
     try {
       const ctx = { deps, request, url: new URL(request.url), params: params ?? {}, session, now: Date.now(), fields, actor: actorOfSession(session, request) };

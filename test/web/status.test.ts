@@ -92,20 +92,27 @@ describe("login and session", () => {
 });
 
 describe("the Overview", () => {
-  test("on an empty appliance: services with ok/down, and 'none' for every empty section", async () => {
-    const response = await get("/", await session());
+  test("on an empty appliance: services up or down with where they listen, and 'none' for every empty section", async () => {
+    const cookie = await session();
+    const response = await get("/", cookie);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const page = await response.text();
-    expect(page).toMatch(/<tr><td>database<\/td><td class="ok">ok<\/td>/);
-    expect(page).toMatch(/<tr><td>http<\/td><td class="ok">ok<\/td><td>listening on /);
-    expect(page).toContain('<section id="machines"><h2>Machines by state</h2><p class="none">none</p>');
-    expect(page).toContain('<section id="runs"><h2>Active runs</h2><p class="none">none</p>');
-    expect(page).toContain('<section id="signers"><h2>Trusted signers</h2><p class="none">none trusted</p>');
-    expect(page).toMatch(/<section id="disk"><h2>Data directory<\/h2><p><code>[^<]+<\/code>: [\d.]+ \w+ used of [\d.]+ \w+ \(\d+%\)/);
+    expect(page).toMatch(/<tr data-service="database"><td>database<\/td><td class="ok">up<\/td>/);
+    // Network services say where they answer: address and port in their own columns.
+    expect(page).toMatch(new RegExp(`<tr data-service="http"><td>http</td><td class="ok">up</td><td></td><td class="mono">127.0.0.1</td><td class="mono">${goosed.port}</td><td>listening on `));
+    expect(page).toContain(`<tr data-service="s3"><td>s3</td><td class="ok">up</td><td></td><td class="mono">127.0.0.1</td><td class="mono">${goosed.port} (/s3)</td>`);
+    expect(page).toContain('<section id="machines" data-live="machines"><h2>Machines by state</h2><p class="none">none</p>');
+    expect(page).toContain('<section id="runs" data-live="runs"><h2>Active runs</h2><p class="none">none</p>');
+    expect(page).toContain('<section id="signers" data-live="signers"><h2>Trusted signers</h2><p class="none">none trusted</p>');
+    expect(page).toMatch(/<section id="disk" data-live="disk"><h2>Data directory<\/h2><p><code>[^<]+<\/code>: [\d.]+ \w+ used of [\d.]+ \w+ \(\d+%\)/);
     for (const label of ["Overview", "Machines", "Leases", "Artifacts", "Jobs", "Events", "Bundles"]) expect(page).toContain(`>${label}</a>`);
     expect(externalReferences(page)).toEqual([]);
-    expect(page).not.toMatch(/<link[^>]+href=/i);
+    // Style sheet, script and icon come from the appliance itself, and the policy forbids anything else.
+    expect([...page.matchAll(/<(?:link|script)[^>]+(?:href|src)="([^"]+)"/g)].map((m) => m[1])).toEqual(["/assets/icon.svg", "/assets/status.css", "/assets/status.js"]);
+    const policy = (await get("/", cookie)).headers.get("content-security-policy")!;
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).not.toContain("unsafe-inline");
   });
 
   test("a machine added through the API is counted by state, and its event is listed", async () => {
@@ -121,7 +128,7 @@ describe("the Overview", () => {
     await json(api(goosed, "/v1/machines", { body: { hostname: "db-01", profile: "rocky9", interfaces: [{ mac: "52:54:00:aa:bb:cc" }] } }), 201);
     const run = await json(api(goosed, "/v1/machines/db-01/provision", { body: {} }), 201);
     const page = await (await get("/", await session())).text();
-    expect(page).toMatch(new RegExp(`<tr><td class="num">${run.id}</td><td>db-01</td><td>rocky9</td><td>pending</td><td class="num">\\d+s</td></tr>`));
+    expect(page).toMatch(new RegExp(`<tr><td class="num">${run.id}</td><td><a href="/machines/\\d+">db-01</a></td><td>rocky9</td><td class="state-pending">pending</td><td class="num">\\d+s</td></tr>`));
     expect(page).toContain('<tr data-state="provisioning">');
   });
 
