@@ -24,12 +24,17 @@ th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eceff3;vertic
 th{font-weight:600;color:#4a5568}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.92em}
-.ok,.state-succeeded,.state-installed,.state-ready{color:#1f7a3a;font-weight:600}
-.down,.state-failed{color:#b3261e;font-weight:600}
-.state-booting,.state-installing,.state-running,.state-pending,.state-queued{color:#1f56b3;font-weight:600}
+.ok,.state-succeeded,.state-provisioned,.state-ready,.state-bound{color:#1f7a3a;font-weight:600}
+.down,.state-failed,.state-declined{color:#b3261e;font-weight:600}
+.state-booting,.state-installing,.state-running,.state-pending,.state-queued,.state-provisioning{color:#1f56b3;font-weight:600}
+.state-discovered{color:#8a5a00;font-weight:600}
+.state-retired,.state-cancelled,.state-expired,.state-released{color:#6b7686}
+td.time,.time{white-space:nowrap}
+td.data{word-break:break-all}
 .none{color:#6b7686;font-style:italic}
 .muted{color:#6b7686}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+.grid{margin-bottom:1rem}
 .grid section{margin-bottom:0}
 progress,meter{width:100%;height:.8rem}
 .error{background:#fdecea;border:1px solid #f1b0ab;color:#8c1d18;padding:.5rem .8rem;border-radius:4px}

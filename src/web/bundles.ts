@@ -2,7 +2,7 @@
 // button, imported bundles with signer, version and time, and imports that failed with their reason.
 import { type FoundBundle, listImportedBundles } from "../bundles/index.ts";
 import type { JobRow } from "../core/index.ts";
-import { formatBytes, iso, none, stateCell, timeCell } from "./format.ts";
+import { formatBytes, isoCell, none, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { ACTIONS_PATH, type ActionContext, canWrite, csrfField, type PageContent, type PageContext } from "./page.ts";
 import { AppError } from "../lib/errors.ts";
@@ -66,7 +66,7 @@ function failedSection(jobs: JobRow[]): SafeHtml {
     jobs.length === 0
       ? none()
       : html`<table id="failed-table"><thead><tr><th>Job</th><th>Bundle</th><th>When</th><th>Reason</th></tr></thead><tbody>${jobs.map(
-          (job) => html`<tr data-job="${job.id}"><td class="num">${job.id}</td><td class="mono">${shownPath(job)}</td><td class="mono">${iso(job.finishedAt ?? job.updatedAt)}</td><td class="down">${job.error ?? ""}</td></tr>`,
+          (job) => html`<tr data-job="${job.id}"><td class="num">${job.id}</td><td class="mono">${shownPath(job)}</td>${isoCell(job.finishedAt ?? job.updatedAt)}<td class="down">${job.error ?? ""}</td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }

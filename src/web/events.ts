@@ -75,8 +75,8 @@ function subjectCell(subject: string): SafeHtml {
 
 function dataCell(data: Record<string, unknown>): SafeHtml {
   const full = JSON.stringify(data);
-  if (full.length <= DATA_SHOWN) return html`<td class="mono">${full}</td>`;
-  return html`<td class="mono" title="${full}">${full.slice(0, DATA_SHOWN)}…</td>`;
+  if (full.length <= DATA_SHOWN) return html`<td class="mono data">${full}</td>`;
+  return html`<td class="mono data" title="${full}">${full.slice(0, DATA_SHOWN)}…</td>`;
 }
 
 function eventRow(event: AppEvent, now: number): SafeHtml {

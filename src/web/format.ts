@@ -23,9 +23,16 @@ export function formatElapsed(ms: number): string {
 /** A time as UTC to the second: lab machines' clocks are compared with logs, which are in UTC. */
 export const iso = (ms: number | null | undefined): string => (ms === null || ms === undefined ? "" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
 
-/** A time cell: UTC, with how long ago in the tooltip-free text after it. */
+/** A time cell: UTC, then how long ago (or how long until, for an expiry). */
 export const timeCell = (ms: number | null | undefined, now: number): SafeHtml =>
-  ms === null || ms === undefined ? html`<td class="muted">never</td>` : html`<td class="mono" title="${iso(ms)}">${iso(ms)} <span class="muted">(${formatElapsed(now - ms)} ago)</span></td>`;
+  ms === null || ms === undefined
+    ? html`<td class="muted">never</td>`
+    : ms > now
+      ? html`<td class="mono time">${iso(ms)} <span class="muted">(in ${formatElapsed(ms - now)})</span></td>`
+      : html`<td class="mono time">${iso(ms)} <span class="muted">(${formatElapsed(now - ms)} ago)</span></td>`;
+
+/** A time alone, UTC, kept on one line. */
+export const isoCell = (ms: number | null | undefined): SafeHtml => html`<td class="mono time">${iso(ms)}</td>`;
 
 export const none = (text = "none"): SafeHtml => html`<p class="none">${text}</p>`;
 

@@ -2,7 +2,7 @@
 import type { LeaseRecord } from "../core/index.ts";
 import { parseIpv4 } from "../lib/ipv4.ts";
 import { parseMac } from "../lib/mac.ts";
-import { formatElapsed, iso, none, stateCell, timeCell } from "./format.ts";
+import { none, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -50,13 +50,7 @@ function filterForm(q: LeaseQuery): SafeHtml {
 }
 
 function leaseRow(lease: LeaseRecord, now: number): SafeHtml {
-  return html`<tr data-ip="${lease.ip}"><td class="mono">${lease.ip}</td><td class="mono"><a href="/machines/${lease.mac}">${lease.mac}</a></td><td>${lease.hostname ?? html`<span class="muted">none</span>`}</td><td class="mono">${lease.subnet}</td>${stateCell(lease.active ? lease.state : lease.state === "bound" ? "expired" : lease.state)}${timeCell(lease.startsAt, now)}${expiryCell(lease.expiresAt, now)}</tr>`;
-}
-
-/** Expiry is mostly in the future, which timeCell (written for the past) would show as "0s ago". */
-function expiryCell(expiresAt: number, now: number): SafeHtml {
-  const span = expiresAt >= now ? `in ${formatElapsed(expiresAt - now)}` : `${formatElapsed(now - expiresAt)} ago`;
-  return html`<td class="mono" title="${iso(expiresAt)}">${iso(expiresAt)} <span class="muted">(${span})</span></td>`;
+  return html`<tr data-ip="${lease.ip}"><td class="mono">${lease.ip}</td><td class="mono"><a href="/machines/${lease.mac}">${lease.mac}</a></td><td>${lease.hostname ?? html`<span class="muted">none</span>`}</td><td class="mono">${lease.subnet}</td>${stateCell(lease.active ? lease.state : lease.state === "bound" ? "expired" : lease.state)}${timeCell(lease.startsAt, now)}${timeCell(lease.expiresAt, now)}</tr>`;
 }
 
 export function renderLeasesPage(ctx: PageContext): PageContent {

@@ -1,7 +1,7 @@
 // GET /machines/<id, hostname or MAC>: one machine — its interfaces and leases, profile, run timelines, facts and
 // what changed in them, its audit trail — and the actions an operator takes on it: provision, cancel, retire.
 import type { AuditEntry, MachineRecord, RunRecord } from "../core/index.ts";
-import { formatElapsed, iso, none, stateCell, timeCell } from "./format.ts";
+import { formatElapsed, iso, isoCell, none, timeCell } from "./format.ts";
 import { html, raw, type SafeHtml } from "./html.ts";
 import { ACTIONS_PATH, type ActionContext, canWrite, csrfField, type PageContent, type PageContext } from "./page.ts";
 
@@ -86,7 +86,7 @@ function factsSection(m: MachineRecord, ctx: PageContext, changes: AuditEntry[])
       ? ""
       : html`<h3>What changed</h3><table><thead><tr><th>Time</th><th>Fact</th><th>Was</th><th>Now</th></tr></thead><tbody>${changes.flatMap((entry) =>
           Object.entries((entry.details.changes ?? {}) as Record<string, { from: unknown; to: unknown }>).map(
-            ([key, change]) => html`<tr><td class="mono">${iso(entry.at)}</td><td>${key}</td><td class="mono">${brief(change.from)}</td><td class="mono">${brief(change.to)}</td></tr>`,
+            ([key, change]) => html`<tr>${isoCell(entry.at)}<td>${key}</td><td class="mono data">${brief(change.from)}</td><td class="mono data">${brief(change.to)}</td></tr>`,
           ),
         )}</tbody></table>`;
   return html`<section data-live="facts"><h2>Facts</h2>${current}${history}</section>`;
@@ -97,7 +97,7 @@ function auditSection(entries: AuditEntry[]): SafeHtml {
     entries.length === 0
       ? none()
       : html`<table><thead><tr><th>Time</th><th>Action</th><th>Actor</th><th>Details</th></tr></thead><tbody>${entries.map(
-          (e) => html`<tr><td class="mono">${iso(e.at)}</td><td>${e.action}</td><td>${e.actor}${e.source ? html` <span class="muted">(${e.source})</span>` : ""}</td><td class="mono">${brief(e.details)}</td></tr>`,
+          (e) => html`<tr>${isoCell(e.at)}<td>${e.action}</td><td>${e.actor}${e.source ? html` <span class="muted">(${e.source})</span>` : ""}</td><td class="mono data">${brief(e.details)}</td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }
@@ -111,7 +111,7 @@ export function renderMachinePage(ctx: PageContext): PageContent {
   const audit = [...own, ...ofRuns].sort((a, b) => b.id - a.id).slice(0, AUDIT_SHOWN);
   const factChanges = own.filter((e) => e.action === "machine.facts");
   return {
-    title: machine.hostname ?? `Machine ${machine.id}`,
+    title: machine.hostname ?? machine.interfaces[0]?.mac ?? `Machine ${machine.id}`,
     body: html`${summarySection(machine, ctx)}
 ${actionsSection(machine, ctx)}
 ${interfacesSection(machine, ctx)}

@@ -3,7 +3,7 @@ import { statfsSync } from "node:fs";
 import type { TrustedKey } from "../bundles/index.ts";
 import type { AppEvent, RunRecord, ServiceHealth } from "../core/index.ts";
 import type { MachineState } from "../db/index.ts";
-import { formatBytes, formatElapsed, iso, none, stateCell } from "./format.ts";
+import { formatBytes, formatElapsed, isoCell, none, stateCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, WebDeps } from "./page.ts";
 
@@ -58,7 +58,8 @@ export function gatherOverview(deps: WebDeps, now = Date.now()): OverviewData {
     services: deps.readiness.report().services,
     machines: attempt("machines", () => core.machines.countByState(), {} as Record<MachineState, number>),
     runs: runs.slice(0, ACTIVE_RUNS_SHOWN),
-    events: attempt("events", () => core.bus.recent(RECENT_EVENTS), []),
+    // An import publishes its progress four times a second; those would push everything else off the list.
+    events: attempt("events", () => core.bus.recent(RECENT_EVENTS * 20).filter((e) => e.type !== "job.progress").slice(0, RECENT_EVENTS), []),
     disk: diskUseOf(deps.dataDir),
     signers: attempt("signers", () => deps.trust.list().filter((k) => k.revokedAt === null), []),
     now,
@@ -105,7 +106,7 @@ function eventsSection(events: AppEvent[]): SafeHtml {
       ? none()
       : html`<table><thead><tr><th>Time</th><th>Type</th><th>Subject</th><th>Data</th></tr></thead><tbody>${events.map(
           (event) =>
-            html`<tr><td class="mono">${iso(event.at)}</td><td>${event.type}</td><td class="mono">${event.subject}</td><td class="mono">${JSON.stringify(event.data).slice(0, 160)}</td></tr>`,
+            html`<tr>${isoCell(event.at)}<td>${event.type}</td><td class="mono">${event.subject}</td><td class="mono data">${JSON.stringify(event.data).slice(0, 160)}</td></tr>`,
         )}</tbody></table>`
   }</section>`;
 }
@@ -122,7 +123,7 @@ function signersSection(signers: TrustedKey[]): SafeHtml {
     signers.length === 0
       ? none("none trusted")
       : html`<table><thead><tr><th>Name</th><th>Key id</th><th>Added</th></tr></thead><tbody>${signers.map(
-          (key) => html`<tr><td>${key.name}</td><td class="mono">${key.keyId}</td><td class="mono">${iso(key.addedAt)}</td></tr>`,
+          (key) => html`<tr><td>${key.name}</td><td class="mono">${key.keyId}</td>${isoCell(key.addedAt)}</tr>`,
         )}</tbody></table>`
   }</section>`;
 }

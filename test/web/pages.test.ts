@@ -176,7 +176,7 @@ describe("Jobs and Events", () => {
     const ids = rowsOf(live, "data-event").map(Number);
     expect(ids.length).toBeGreaterThan(5);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    expect(live).toContain(`<td class="mono">machine.created</td><td class="mono"><a href="/machines/${machineId}">machine:${machineId}</a></td><td class="mono">{&quot;hostname&quot;:&quot;web-01&quot;,&quot;state&quot;:&quot;ready&quot;}</td>`);
+    expect(live).toContain(`<td class="mono">machine.created</td><td class="mono"><a href="/machines/${machineId}">machine:${machineId}</a></td><td class="mono data">{&quot;hostname&quot;:&quot;web-01&quot;,&quot;state&quot;:&quot;ready&quot;}</td>`);
     expect(live).toContain(`&quot;error&quot;:&quot;/nonexistent/${ESCAPED.replaceAll("&quot;", "\\&quot;")}.bundle does not exist`);
     expect(body).not.toContain(HOSTILE);
   });
@@ -287,7 +287,7 @@ describe("a job caught mid-run (in-process core)", () => {
     t.core.bus.publish("test.big", "thing:1", { text: "y".repeat(300) });
     const events = renderEventsPage(contextOf(t, "/events?type=test.")).body.value;
     const full = JSON.stringify({ text: "y".repeat(300) });
-    expect(events).toContain(`<td class="mono" title="${full.replaceAll('"', "&quot;")}">${full.slice(0, 200).replaceAll('"', "&quot;")}…</td>`);
+    expect(events).toContain(`<td class="mono data" title="${full.replaceAll('"', "&quot;")}">${full.slice(0, 200).replaceAll('"', "&quot;")}…</td>`);
     finish();
     await t.waitForEvent((e) => e.type === "job.succeeded");
   });

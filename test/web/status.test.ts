@@ -120,7 +120,7 @@ describe("the Overview", () => {
     const page = await (await get("/", await session())).text();
     expect(page).toContain('<tr data-state="ready"><td><a href="/machines?state=ready">ready</a></td><td class="num">1</td></tr>');
     expect(page).toContain('<tr data-state="failed"><td><a href="/machines?state=failed">failed</a></td><td class="num">0</td></tr>');
-    expect(page).toMatch(/<td>machine\.created<\/td><td class="mono">machine:\d+<\/td><td class="mono">\{&quot;hostname&quot;:&quot;web-01&quot;/);
+    expect(page).toMatch(/<td>machine\.created<\/td><td class="mono">machine:\d+<\/td><td class="mono data">\{&quot;hostname&quot;:&quot;web-01&quot;/);
   });
 
   test("a provisioned machine's run shows under active runs with its stage and elapsed time", async () => {

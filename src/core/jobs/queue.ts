@@ -347,7 +347,8 @@ export class JobQueue {
     let update: Partial<JobRow>;
     let event: string;
     if (outcome.ok) {
-      update = { state: "succeeded", result: outcome.result ?? null, progress: 1, finishedAt: at };
+      // The last progress line (often a summary like "imported lab 1.0: 2 files") may still sit in the throttle.
+      update = { state: "succeeded", result: outcome.result ?? null, progress: 1, progressMessage: job.progress.message, finishedAt: at };
       event = "job.succeeded";
     } else if (job.cancelled) {
       update = { state: "cancelled", finishedAt: at };
