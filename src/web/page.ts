@@ -101,7 +101,7 @@ export function actionHandler(deps: WebDeps, sessions: SessionStore, current: st
     const backPath = back.startsWith("http") ? new URL(back).pathname + new URL(back).search : back;
     // Scope first: a read-only session gets no forms, so it has no CSRF token to send, and the reason to show is its scope.
     if (!canWrite(session)) {
-      return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create --scope write)`, 403, backPath);
+      return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create NAME --scope write)`, 403, backPath);
     }
     if (!sameSecret(fields._csrf ?? "", session.csrf)) {
       deps.log.warn("status page action refused: missing or wrong CSRF token", { component: "web", path: new URL(request.url).pathname, source: requestState(request).source });

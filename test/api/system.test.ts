@@ -34,12 +34,17 @@ describe("health", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string }> };
     expect(body.status).toBe("ready");
-    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "objects", "dhcp", "tftp"]);
+    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "objects", "s3", "dhcp", "tftp"]);
     // The default: no DHCP on a network goosed was not told to serve, and so no TFTP either.
     expect(body.services.dhcp).toEqual({ ok: true, detail: "off (dhcp.mode)" });
     expect(body.services.tftp).toEqual({ ok: true, detail: "off (tftp.mode)" });
     expect(body.services.migrations).toEqual({ ok: true, detail: `schema at ${MIGRATIONS.at(-1)!.tag}` });
-    expect(body.services.http).toEqual({ ok: true, detail: `listening on 127.0.0.1:${goosed.port}` });
+    expect(body.services.http).toEqual({ ok: true, detail: `listening on 127.0.0.1:${goosed.port}`, listen: { address: "127.0.0.1", port: String(goosed.port) } });
+    expect(body.services.s3).toEqual({
+      ok: true,
+      detail: "S3 API, path-style at /s3 on the HTTP port",
+      listen: { address: "127.0.0.1", port: `${goosed.port} (/s3)` },
+    });
   });
 
   test("/readyz is 503 naming the service that is down", async () => {
