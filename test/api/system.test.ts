@@ -32,7 +32,7 @@ describe("health", () => {
   test("/readyz has one entry per service", async () => {
     const response = await fetch(`${goosed.url}/readyz`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string }> };
+    const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string; listen?: unknown }> };
     expect(body.status).toBe("ready");
     expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "objects", "s3", "dhcp", "tftp"]);
     // The default: no DHCP on a network goosed was not told to serve, and so no TFTP either.

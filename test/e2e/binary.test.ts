@@ -67,6 +67,18 @@ test("the binary alone serves /readyz with its migrations applied and every serv
   expect(Object.values(ready.services).every((s) => (s as { ok: boolean }).ok)).toBe(true);
 });
 
+test("the binary alone serves the status page with its embedded style sheet, script and icon", async () => {
+  const login = await fetch(`${goosed.url}/login`);
+  expect(login.status).toBe(200);
+  expect(await login.text()).toContain('<form class="login"');
+  for (const [path, type] of [["/assets/status.css", "text/css"], ["/assets/status.js", "text/javascript"], ["/assets/icon.svg", "image/svg+xml"]]) {
+    const asset = await fetch(`${goosed.url}${path}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toStartWith(type!);
+    expect((await asset.text()).length).toBeGreaterThan(100);
+  }
+});
+
 test("the binary alone boots a machine: token committed by the writer thread, embedded templates and agent", async () => {
   await json(api(goosed, "/v1/profiles", { body: { name: "rocky9", osFamily: "rhel", kernel: "rocky9/vmlinuz", initrd: ["rocky9/initrd.img"] } }), 201);
   await json(api(goosed, "/v1/machines", { body: { hostname: "bin01", profile: "rocky9", interfaces: [{ mac: "52:54:00:00:0b:01" }] } }), 201);

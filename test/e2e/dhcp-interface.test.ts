@@ -62,6 +62,9 @@ test("a client on another interface of goosed's host gets nothing; one on the se
   const ip = await tryLease(served, lab.ifname("cs"));
   expect(ip).toStartWith("10.76.0.1");
   expect(await discoversSeen()).toBeGreaterThanOrEqual(1);
+  // Where DHCP answers, as the status page's Overview lists it.
+  const ready = (await (await fetch(`${goosed.url}/readyz`)).json()) as { services: Record<string, { listen?: unknown }> };
+  expect(ready.services.dhcp!.listen).toEqual({ interface: servedIf, address: "10.76.0.1", port: "67, 4011" });
 }, 60_000);
 
 test("the DHCP and TFTP metrics of a serving goosed pass promtool check metrics", async () => {

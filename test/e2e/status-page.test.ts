@@ -221,6 +221,19 @@ describe("actions", () => {
 });
 
 describe("every page", () => {
+  test("without JavaScript the pages still log in and read; they just do not update by themselves", async () => {
+    const plain = await watchedPage(browser, goosed.url, { javaScript: false });
+    await logIn(plain.page, goosed.token);
+    await plain.page.goto(`${goosed.url}/machines`);
+    expect(await plain.page.locator("#machines-table tr", { hasText: MAC }).count()).toBe(1);
+    expect(await plain.page.textContent("#live-state")).toBe("static");
+    await plain.page.goto(`${goosed.url}/bundles`);
+    expect(await plain.page.locator('#imported-table tr[data-bundle="lab@1.0"]').count()).toBe(1);
+    expect(plain.errors).toEqual([]);
+    expect(plain.offAppliance).toEqual([]);
+    await plain.context.close();
+  });
+
   for (const [name, path] of [
     ["overview", "/"],
     ["machines", "/machines"],

@@ -26,8 +26,8 @@ export interface WatchedPage {
 }
 
 /** A fresh context (its own cookies) at a 1024-px-wide window, the narrowest screen the status page is built for. */
-export async function watchedPage(browser: Browser, origin: string): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+export async function watchedPage(browser: Browser, origin: string, options: { javaScript?: boolean } = {}): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, javaScriptEnabled: options.javaScript ?? true });
   const errors: string[] = [];
   const offAppliance: string[] = [];
   await context.route("**/*", (route) => {
