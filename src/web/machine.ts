@@ -76,16 +76,22 @@ function runsSection(runs: RunRecord[], now: number): SafeHtml {
   return html`<section data-live="runs"><h2>Runs</h2>${runs.length === 0 ? none("never provisioned") : runs.map((run) => timeline(run, now))}</section>`;
 }
 
-function factsSection(m: MachineRecord, ctx: PageContext, changes: AuditEntry[]): SafeHtml {
+type FactChanges = Record<string, { from: unknown; to: unknown }>;
+const changesOf = (entry: AuditEntry) => (entry.details.changes ?? {}) as FactChanges;
+/** The first report "changes" every fact from nothing; it is the starting point, not a change worth a row each. */
+const isFirstReport = (entry: AuditEntry) => Object.values(changesOf(entry)).every((change) => change.from === null);
+
+function factsSection(m: MachineRecord, ctx: PageContext, reports: AuditEntry[]): SafeHtml {
+  const changes = reports.filter((entry) => !isFirstReport(entry));
   const latest = ctx.deps.core.machines.latestFacts(String(m.id));
   const current = latest
-    ? html`<p class="muted">Reported ${iso(latest.at)} by the on-host agent.</p><dl class="facts">${Object.entries(latest.facts).map(([k, v]) => html`<dt>${k}</dt><dd class="mono">${brief(v)}</dd>`)}</dl>`
+    ? html`<p class="muted">Reported ${iso(latest.at)} by the on-host agent.</p><dl class="facts">${Object.entries(latest.facts).map(([k, v]) => html`<dt>${k}</dt><dd class="mono data">${brief(v)}</dd>`)}</dl>`
     : none("no facts yet: the on-host agent reports them after the install");
   const history =
     changes.length === 0
       ? ""
       : html`<h3>What changed</h3><table><thead><tr><th>Time</th><th>Fact</th><th>Was</th><th>Now</th></tr></thead><tbody>${changes.flatMap((entry) =>
-          Object.entries((entry.details.changes ?? {}) as Record<string, { from: unknown; to: unknown }>).map(
+          Object.entries(changesOf(entry)).map(
             ([key, change]) => html`<tr>${isoCell(entry.at)}<td>${key}</td><td class="mono data">${brief(change.from)}</td><td class="mono data">${brief(change.to)}</td></tr>`,
           ),
         )}</tbody></table>`;
