@@ -1,6 +1,6 @@
 // GET /events: the event log newest first, filtered by type prefix (machine, job.failed), paged to older events.
 import type { AppEvent, EventBus } from "../core/index.ts";
-import { none, timeCell } from "./format.ts";
+import { none, pager, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -52,14 +52,6 @@ function eventsBefore(bus: EventBus, type: string, before: number | undefined, l
 }
 
 /** This page's address with the filter kept and `before` replaced. */
-function pageLink(url: URL, before: number | null): string {
-  const params = new URLSearchParams(url.searchParams);
-  if (before === null) params.delete("before");
-  else params.set("before", String(before));
-  const query = params.toString();
-  return query === "" ? url.pathname : `${url.pathname}?${query}`;
-}
-
 function filterForm(q: EventQuery): SafeHtml {
   return html`<section id="event-filters"><form class="filters" method="get" action="/events">
 <label>Type starts with<input name="type" value="${q.type}" placeholder="machine" spellcheck="false"></label>
@@ -91,14 +83,11 @@ export function renderEventsPage(ctx: PageContext): PageContent {
     page.items.length === 0
       ? none(q.problems.length > 0 ? "no events shown: fix the filter above" : filtered ? "no events match" : "no events yet")
       : html`<table id="events-table"><thead><tr><th>Id</th><th>Time</th><th>Type</th><th>Subject</th><th>Data</th></tr></thead><tbody>${page.items.map((event) => eventRow(event, ctx.now))}</tbody></table>`;
-  const pager =
-    page.next !== null || q.before !== undefined
-      ? html`<p class="pager">${q.before !== undefined ? html`<a href="${pageLink(ctx.url, null)}">newest</a> ` : ""}${page.next !== null ? html`<a rel="next" href="${pageLink(ctx.url, page.next)}">older events</a>` : ""}</p>`
-      : "";
+  const links = pager(ctx.url, "before", page.next, { first: "newest", next: "older events" });
   return {
     title: "Events",
     status: q.problems.length > 0 ? 422 : undefined,
     body: html`${filterForm(q)}
-<section id="events" data-live="events"><h2>${q.type ? html`Events of type ${q.type}…` : "Events"}</h2>${content}${pager}</section>`,
+<section id="events" data-live="events"><h2>${q.type ? html`Events of type ${q.type}…` : "Events"}</h2>${content}${links}</section>`,
   };
 }

@@ -38,3 +38,22 @@ export const none = (text = "none"): SafeHtml => html`<p class="none">${text}</p
 
 /** A state word with the class that colours it. */
 export const stateCell = (state: string): SafeHtml => html`<td class="state-${state}">${state}</td>`;
+
+/** This page's URL with its cursor set to `value`, or removed for the first page; the filters stay as they are. */
+function withCursor(url: URL, cursor: string, value: string | number | null): string {
+  const params = new URLSearchParams(url.searchParams);
+  if (value === null) params.delete(cursor);
+  else params.set(cursor, String(value));
+  const query = params.toString();
+  return query === "" ? url.pathname : `${url.pathname}?${query}`;
+}
+
+/**
+ * The links under a list paged by a cursor (`before` an id, or `after` an address): back to the first page when on a
+ * later one, and on to the next when there is one; nothing when everything fits on one page.
+ */
+export function pager(url: URL, cursor: "before" | "after", next: string | number | null, labels: { first: string; next: string }): SafeHtml | "" {
+  const paged = url.searchParams.get(cursor);
+  if (next === null && !paged) return "";
+  return html`<p class="pager">${paged ? html`<a href="${withCursor(url, cursor, null)}">${labels.first}</a> ` : ""}${next !== null ? html`<a rel="next" href="${withCursor(url, cursor, next)}">${labels.next}</a>` : ""}</p>`;
+}

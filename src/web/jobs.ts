@@ -1,6 +1,6 @@
 // GET /jobs: the job queue newest first, with counts by state, filters by state and type, and running jobs' progress.
 import { JOB_STATES, type JobRow, type JobState } from "../core/index.ts";
-import { none, stateCell, timeCell } from "./format.ts";
+import { none, pager, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -27,14 +27,6 @@ function readQuery(url: URL): JobQuery {
 }
 
 /** This page's address with the filters kept and `before` replaced. */
-function pageLink(url: URL, before: number | null): string {
-  const params = new URLSearchParams(url.searchParams);
-  if (before === null) params.delete("before");
-  else params.set("before", String(before));
-  const query = params.toString();
-  return query === "" ? url.pathname : `${url.pathname}?${query}`;
-}
-
 function filterForm(q: JobQuery, types: string[]): SafeHtml {
   // A type no longer registered (a job from an older version) stays selectable while it is the filter.
   const typeChoices = q.type && !types.includes(q.type) ? [...types, q.type] : types;
@@ -72,14 +64,11 @@ export function renderJobsPage(ctx: PageContext): PageContent {
     page.items.length === 0
       ? none(q.problems.length > 0 ? "no jobs shown: fix the filter above" : filtered ? "no jobs match" : "no jobs yet")
       : html`<table id="jobs-table"><thead><tr><th>Job</th><th>Type</th><th>State</th><th>Attempts</th><th>Progress</th><th>Created</th><th>Updated</th><th>Error</th></tr></thead><tbody>${page.items.map((job) => jobRow(job, ctx.now))}</tbody></table>`;
-  const pager =
-    page.next !== null || q.before !== undefined
-      ? html`<p class="pager">${q.before !== undefined ? html`<a href="${pageLink(ctx.url, null)}">newest</a> ` : ""}${page.next !== null ? html`<a rel="next" href="${pageLink(ctx.url, page.next)}">older jobs</a>` : ""}</p>`
-      : "";
+  const links = pager(ctx.url, "before", page.next, { first: "newest", next: "older jobs" });
   return {
     title: "Jobs",
     status: q.problems.length > 0 ? 422 : undefined,
     body: html`${filterForm(q, types)}
-<section id="jobs" data-live="jobs"><h2>Jobs</h2>${countsLine(jobs.counts())}${content}${pager}</section>`,
+<section id="jobs" data-live="jobs"><h2>Jobs</h2>${countsLine(jobs.counts())}${content}${links}</section>`,
   };
 }

@@ -2,7 +2,7 @@
 import type { LeaseRecord } from "../core/index.ts";
 import { parseIpv4 } from "../lib/ipv4.ts";
 import { parseMac } from "../lib/mac.ts";
-import { none, stateCell, timeCell } from "./format.ts";
+import { none, pager, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -33,14 +33,6 @@ function readQuery(url: URL): LeaseQuery {
 }
 
 /** This page's address with the filters kept and `after` replaced. */
-function pageLink(url: URL, after: string | null): string {
-  const params = new URLSearchParams(url.searchParams);
-  if (after === null) params.delete("after");
-  else params.set("after", after);
-  const query = params.toString();
-  return query === "" ? url.pathname : `${url.pathname}?${query}`;
-}
-
 function filterForm(q: LeaseQuery): SafeHtml {
   return html`<section id="lease-filters"><form class="filters" method="get" action="/leases">
 <label>MAC<input name="mac" value="${q.macText}" placeholder="52:54:00:12:34:56" spellcheck="false"></label>
@@ -65,14 +57,11 @@ export function renderLeasesPage(ctx: PageContext): PageContent {
   } else {
     content = html`${dhcpOff ? html`<p class="muted">${offNote}; these were handed out before.</p>` : ""}<table id="leases-table"><thead><tr><th>IP</th><th>MAC</th><th>Hostname</th><th>Subnet</th><th>State</th><th>Starts</th><th>Expires</th></tr></thead><tbody>${page.items.map((lease) => leaseRow(lease, ctx.now))}</tbody></table>`;
   }
-  const pager =
-    page.next !== null || q.after
-      ? html`<p class="pager">${q.after ? html`<a href="${pageLink(ctx.url, null)}">first page</a> ` : ""}${page.next !== null ? html`<a rel="next" href="${pageLink(ctx.url, page.next)}">next page</a>` : ""}</p>`
-      : "";
+  const links = pager(ctx.url, "after", page.next, { first: "first page", next: "next page" });
   return {
     title: "Leases",
     status: q.problems.length > 0 ? 422 : undefined,
     body: html`${filterForm(q)}
-<section id="leases" data-live="leases"><h2>${q.active ? "Active leases" : "Leases"}</h2>${content}${pager}</section>`,
+<section id="leases" data-live="leases"><h2>${q.active ? "Active leases" : "Leases"}</h2>${content}${links}</section>`,
   };
 }

@@ -1,7 +1,7 @@
 // GET /machines: every machine, searchable by hostname, serial, MAC or IP and filtered by state, group and label.
 import type { LeaseService, MachineRecord } from "../core/index.ts";
 import { MACHINE_STATES, type MachineState } from "../db/index.ts";
-import { none, stateCell, timeCell } from "./format.ts";
+import { none, pager, stateCell, timeCell } from "./format.ts";
 import { html, raw, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -51,13 +51,11 @@ export function renderMachinesPage(ctx: PageContext): PageContent {
     limit: PAGE_SIZE,
   });
   const filtered = ["q", "state", "group", "label"].some((key) => query.get(key));
-  const next = new URLSearchParams(query);
-  if (page.next !== null) next.set("before", String(page.next));
   const table =
     page.items.length === 0
       ? none(filtered ? "no machine matches these filters" : "no machines yet: a machine appears when it first network-boots, or add one with goosed machine add")
       : html`<table id="machines-table"><thead><tr><th>MAC</th><th>Hostname</th><th>IP</th><th>Profile</th><th>State</th><th>Run</th><th>Last seen</th></tr></thead><tbody>${page.items.map((m) => row(m, ctx))}</tbody></table>
-${page.next !== null ? html`<p class="pager"><a href="/machines?${next.toString()}">Older machines</a></p>` : ""}`;
+${pager(ctx.url, "before", page.next, { first: "newest", next: "older machines" })}`;
   return {
     title: "Machines",
     body: html`${filtersForm(query, ctx.deps.core.groups.list().map((g) => g.name))}

@@ -4,20 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { type LeaseRow, SYSTEM_ACTOR } from "../../src/core/index.ts";
-import { openTestCore } from "../support/core.ts";
+import { openTestCore, testLease } from "../support/core.ts";
 
 const HOUR = 3_600_000;
-const lease = (ip: string, mac: string, overrides: Partial<LeaseRow> = {}): LeaseRow => ({
-  ip,
-  mac,
-  clientId: null,
-  hostname: null,
-  subnet: "10.9.0.0/24",
-  state: "bound",
-  startsAt: Date.now(),
-  expiresAt: Date.now() + HOUR,
-  ...overrides,
-});
+const lease = testLease;
 
 describe("LeaseService", () => {
   test("a saved lease is on disk once save resolves, seen by another connection", async () => {

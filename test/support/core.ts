@@ -1,7 +1,7 @@
 // An in-process core on a real SQLite file in a temporary data directory.
 import { rmSync } from "node:fs";
 import { type Config, loadConfig } from "../../src/config/index.ts";
-import { type AppEvent, type Core, createCore } from "../../src/core/index.ts";
+import { type AppEvent, type Core, createCore, type LeaseRow } from "../../src/core/index.ts";
 import { openStore } from "../../src/db/index.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { tempDir } from "./goosed.ts";
@@ -53,3 +53,16 @@ export function openTestCore(flags: Record<string, unknown> = {}, existingDir?: 
     },
   };
 }
+
+/** A lease row as the DHCP server saves one: bound for an hour from now, in 10.9.0.0/24, unless overridden. */
+export const testLease = (ip: string, mac: string, overrides: Partial<LeaseRow> = {}): LeaseRow => ({
+  ip,
+  mac,
+  clientId: null,
+  hostname: null,
+  subnet: "10.9.0.0/24",
+  state: "bound",
+  startsAt: Date.now(),
+  expiresAt: Date.now() + 3_600_000,
+  ...overrides,
+});

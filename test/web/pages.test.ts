@@ -9,7 +9,7 @@ import { renderEventsPage } from "../../src/web/events.ts";
 import { renderJobsPage } from "../../src/web/jobs.ts";
 import { renderLeasesPage } from "../../src/web/leases.ts";
 import { Type } from "@sinclair/typebox";
-import { openTestCore, type TestCore } from "../support/core.ts";
+import { openTestCore, type TestCore, testLease } from "../support/core.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
 import { json } from "../support/http.ts";
 import { dataOf, SseReader } from "../support/sse.ts";
@@ -205,17 +205,7 @@ function contextOf(t: TestCore, path: string, dhcpMode: "off" | "full" = "off"):
 
 describe("Leases (rendered from an in-process core: only DHCP grants leases)", () => {
   const HOUR = 3_600_000;
-  const lease = (ip: string, mac: string, overrides: Partial<LeaseRow> = {}): LeaseRow => ({
-    ip,
-    mac,
-    clientId: null,
-    hostname: null,
-    subnet: "10.9.0.0/24",
-    state: "bound",
-    startsAt: Date.now() - 60_000,
-    expiresAt: Date.now() + HOUR,
-    ...overrides,
-  });
+  const lease = (ip: string, mac: string, overrides: Partial<LeaseRow> = {}) => testLease(ip, mac, { startsAt: Date.now() - 60_000, ...overrides });
 
   test("rows by address with the client's hostname escaped, MAC linked, and filters by MAC and active", async () => {
     await using t = openTestCore();
