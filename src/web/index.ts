@@ -19,6 +19,8 @@ export type { WebDeps } from "./page.ts";
 
 /** The live-update stream of the status page: the /v1 event stream, authenticated by the session cookie. */
 export const WEB_EVENTS_PATH = "/events/stream";
+// An open stream re-checks its session this often, so a revoked token's page stops receiving within this time.
+const STREAM_SESSION_CHECK_MS = 10_000;
 
 /**
  * POSTs the status page's forms make: their bodies are read as form fields (anything else is refused with 415), so
@@ -47,8 +49,15 @@ export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: Se
       WEB_EVENTS_PATH,
       ({ request }) => {
         if (!sessionOf(deps.core, sessions, request)) return redirect(LOGIN_PATH);
+        const ended = new AbortController();
+        const check = setInterval(() => {
+          if (!sessionOf(deps.core, sessions, request)) ended.abort();
+        }, STREAM_SESSION_CHECK_MS);
+        const stop = () => clearInterval(check);
+        request.signal.addEventListener("abort", stop, { once: true });
+        ended.signal.addEventListener("abort", stop, { once: true });
         const header = request.headers.get("last-event-id");
-        return deps.streams.stream(header !== null && /^\d+$/.test(header) ? Number(header) : null, [], request.signal, false);
+        return deps.streams.stream(header !== null && /^\d+$/.test(header) ? Number(header) : null, [], AbortSignal.any([request.signal, ended.signal]), false);
       },
       hide,
     )

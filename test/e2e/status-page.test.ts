@@ -196,7 +196,7 @@ describe("actions", () => {
     admin.errors.length = 0;
   });
 
-  test("a read-only token reads every page but cannot act, and revoking it ends its session", async () => {
+  test("a read-only token reads every page but cannot act, and revoking it ends its session, open page and all", async () => {
     const created = await json(api(goosed, "/v1/tokens", { body: { name: "viewer", scopes: ["read"] } }), 201);
     const viewer = await watchedPage(browser, goosed.url);
     await logIn(viewer.page, created.token);
@@ -212,7 +212,11 @@ describe("actions", () => {
     expect(refused.page).toContain("may only read");
     expect((await json(api(goosed, `/v1/machines/${MAC}`), 200)).state).toBe("provisioning");
 
+    // Revoked while its page is open and live: the page finds itself logged out and goes to the login form.
+    await viewer.page.goto(`${goosed.url}/machines`);
+    await live(viewer.page);
     await json(api(goosed, `/v1/tokens/${created.id}`, { method: "DELETE" }), 200);
+    await viewer.page.waitForURL(`${goosed.url}/login`, { timeout: 30_000 });
     await viewer.page.goto(`${goosed.url}/machines`);
     expect(new URL(viewer.page.url()).pathname).toBe("/login");
     expect(viewer.offAppliance).toEqual([]);
