@@ -32,7 +32,8 @@ export class EventStreams {
    * Replay and subscribe happen in one synchronous stretch: bun:sqlite reads block and publish is synchronous,
    * so no event can slip between the last replayed row and the first live one.
    */
-  stream(afterId: number | null, types: string[], signal: AbortSignal, named = true): Response {
+  stream(afterId: number | null, types: string[], signal: AbortSignal, options: { named?: boolean; onClose?: () => void } = {}): Response {
+    const named = options.named ?? true;
     const { bus } = this.core;
     const wanted = (e: AppEvent) => types.length === 0 || types.some((p) => e.type === p || e.type.startsWith(`${p}.`));
     let unsubscribe = () => {};
@@ -40,6 +41,7 @@ export class EventStreams {
     let controllerRef: ReadableStreamDefaultController<Uint8Array> | undefined;
     const cleanup = () => {
       if (!this.open.delete(cleanup)) return;
+      options.onClose?.();
       unsubscribe();
       clearInterval(keepalive);
       try {

@@ -59,11 +59,11 @@ export function installedVersion(core: Core, name: string): string | null {
 // A decompressed bundle beyond this is refused whatever its manifest says; the reader's own budget is tighter.
 const MAX_DECOMPRESSED_BYTES = 16 * 1024 ** 4;
 
-/** Imports the bundle at `path`; throws BundleError on refusal. */
 // A kernel-and-squashfs bundle is a few huge files: progress must move inside a file, not only between them. The job
 // queue writes progress at most four times a second, so this only bounds the work of formatting the line.
 const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
 
+/** Imports the bundle at `path`; throws BundleError on refusal. */
 export async function importBundle(
   path: string,
   deps: ImportDeps,

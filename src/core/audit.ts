@@ -1,5 +1,5 @@
 // The audit trail: one row per mutation, written in the same transaction as the change it records.
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, lt, type SQL } from "drizzle-orm";
 import { auditLog, type Db, type Tx } from "../db/index.ts";
 import type { Actor } from "./actor.ts";
 import { pageOf } from "./page.ts";
@@ -21,6 +21,8 @@ export interface AuditFilter {
   object?: string;
   /** Return entries older than this id: the `next` cursor of the previous page. */
   before?: number;
+  /** Oldest first instead of newest first (the machine page finds an agent's first report this way). */
+  oldest?: boolean;
   limit: number;
 }
 
@@ -41,7 +43,7 @@ export function listAudit(db: Db, filter: AuditFilter): { items: AuditEntry[]; n
     .select()
     .from(auditLog)
     .where(and(...where))
-    .orderBy(desc(auditLog.id))
+    .orderBy(filter.oldest ? asc(auditLog.id) : desc(auditLog.id))
     .limit(filter.limit + 1)
     .all();
   return pageOf(rows, filter.limit);

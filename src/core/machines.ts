@@ -144,14 +144,14 @@ export class MachineService {
 
   private matching(search: string): SQL {
     const text = search.toLowerCase();
-    // MACs are stored lowercase with colons; an operator pastes them with dashes or dots as often.
-    const mac = text.replace(/[-.]/g, ":");
-    const like = (column: AnyColumn, value: string) => sql`${column} LIKE ${`%${value.replace(/[\\%_]/g, "\\$&")}%`} ESCAPE '\\'`;
+    // MACs are stored lowercase with colons; an operator pastes them with dashes, dots (5254.0012.3456) or nothing.
+    const hex = text.replace(/[-.:]/g, "");
+    const like = (column: AnyColumn | SQL, value: string) => sql`${column} LIKE ${`%${value.replace(/[\\%_]/g, "\\$&")}%`} ESCAPE '\\'`;
     const byInterface = this.db
       .select({ id: interfaces.machineId })
       .from(interfaces)
       .leftJoin(leases, eq(leases.mac, interfaces.mac))
-      .where(or(like(interfaces.mac, mac), like(interfaces.ip, text), like(leases.ip, text)));
+      .where(or(...(/^[0-9a-f]+$/.test(hex) ? [like(sql`replace(${interfaces.mac}, ':', '')`, hex)] : []), like(interfaces.ip, text), like(leases.ip, text)));
     return or(like(machines.hostname, text), like(machines.serial, search), inArray(machines.id, byInterface))!;
   }
 

@@ -7,6 +7,8 @@ import type { BlobRange } from "./backend.ts";
 import { type Conditions, httpDate, planRead } from "./conditional.ts";
 import { type ByteRange, contentRange, frameMultipart, unsatisfiedRange } from "./http-range.ts";
 
+const UNTRUSTED_CONTENT = { "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff" };
+
 /** What the caller knows about the object from its metadata row. */
 export interface ServedObject {
   sizeBytes: number;
@@ -69,7 +71,9 @@ export async function serveObject(request: Request, object: ServedObject, read: 
     return { kind: "response", response: new Response(null, { status: 304, headers }) };
   }
 
-  const headers = new Headers({ "Accept-Ranges": "bytes", ...validators, "Content-Type": object.contentType });
+  // Stored bytes come from uploaders, and the status page shares this origin: an uploaded HTML page must not run
+  // there (with an operator's session cookie), so it is sandboxed and never sniffed into something else.
+  const headers = new Headers({ "Accept-Ranges": "bytes", ...validators, "Content-Type": object.contentType, ...UNTRUSTED_CONTENT });
   for (const [name, value] of Object.entries(object.extraHeaders ?? {})) headers.set(name, value);
 
   // 412, 416 and 304 have returned: what is not a 206 is the 200.

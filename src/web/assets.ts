@@ -77,13 +77,15 @@ const SCRIPT = `"use strict";
     try {
       const response = await fetch(location.href, { credentials: "same-origin", headers: { accept: "text/html" } });
       if (new URL(response.url).pathname === "/login") { location.assign("/login"); return; }
-      if (!response.ok) { show("refresh failed (" + response.status + ")", "down"); return; }
+      // A page with a bad filter answers 422 and still renders: only a response that is not a page is a failure.
+      if (!(response.headers.get("content-type") || "").startsWith("text/html")) { show("refresh failed (" + response.status + ")", "down"); return; }
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
       for (const region of regions()) {
         const next = fresh.querySelector('[data-live="' + region.dataset.live + '"]');
         if (next && next.innerHTML !== region.innerHTML) region.replaceWith(document.importNode(next, true));
       }
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
+      if (source && source.readyState === EventSource.OPEN) show("live", "live");
     } catch (error) {
       show("refresh failed", "down");
     } finally {
@@ -102,19 +104,27 @@ const SCRIPT = `"use strict";
     if (data.message) for (const line of document.querySelectorAll('[data-job-message="' + Number(data.id) + '"]')) line.textContent = data.message;
     return bars.length > 0;
   };
-  const source = new EventSource("/events/stream");
-  source.onopen = () => show("live", "live");
-  source.onmessage = (message) => {
-    let event = null;
-    try { event = JSON.parse(message.data); } catch (error) { event = null; }
-    if (event && event.type === "job.progress" && event.data && progressed(event.data)) return;
-    schedule();
+  let source = null;
+  const connect = () => {
+    source = new EventSource("/events/stream");
+    // Whatever happened between this page being rendered and the stream opening is fetched once.
+    source.onopen = () => { show("live", "live"); schedule(); };
+    source.onmessage = (message) => {
+      let event = null;
+      try { event = JSON.parse(message.data); } catch (error) { event = null; }
+      if (event && event.type === "job.progress" && event.data && progressed(event.data)) return;
+      schedule();
+    };
+    source.onerror = () => {
+      show("reconnecting…", "down");
+      if (source.readyState !== EventSource.CLOSED) return;
+      // The browser gave up on this stream (the session ended, or the appliance answered with something else):
+      // a refresh goes to the login form if the session is gone; otherwise try a new stream shortly.
+      refresh();
+      setTimeout(connect, 5000);
+    };
   };
-  source.onerror = () => {
-    show("reconnecting…", "down");
-    // A closed stream will not come back by itself: the session ended or the appliance restarted.
-    if (source.readyState === EventSource.CLOSED) refresh();
-  };
+  connect();
 })();
 `;
 

@@ -94,6 +94,9 @@ export function importFoundAction(ctx: ActionContext): string {
   if (!bundle) {
     throw new AppError({ code: "bundle-not-found", status: 404, title: "Bundle not found", detail: `no bundle at ${path} on an inserted stick; it may have been removed` });
   }
-  ctx.deps.core.jobs.enqueue(IMPORT_JOB, { path }, ctx.actor, { operator: true });
+  const { jobs } = ctx.deps.core;
+  const importing = (["queued", "running"] as const).some((state) => jobs.list({ type: IMPORT_JOB, state, limit: 100 }).items.some((job) => pathOf(job) === path));
+  if (importing) throw new AppError({ code: "import-in-progress", status: 409, title: "Already importing", detail: `${path} is being imported already; its progress is on the Bundles page` });
+  jobs.enqueue(IMPORT_JOB, { path }, ctx.actor, { operator: true });
   return "/bundles";
 }

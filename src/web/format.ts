@@ -27,9 +27,7 @@ export const iso = (ms: number | null | undefined): string => (ms === null || ms
 export const timeCell = (ms: number | null | undefined, now: number): SafeHtml =>
   ms === null || ms === undefined
     ? html`<td class="muted">never</td>`
-    : ms > now
-      ? html`<td class="mono time">${iso(ms)} <span class="muted">(in ${formatElapsed(ms - now)})</span></td>`
-      : html`<td class="mono time">${iso(ms)} <span class="muted">(${formatElapsed(now - ms)} ago)</span></td>`;
+    : html`<td class="mono"><span class="time">${iso(ms)}</span> <span class="muted time">(${ms > now ? `in ${formatElapsed(ms - now)}` : `${formatElapsed(now - ms)} ago`})</span></td>`;
 
 /** A time alone, UTC, kept on one line. */
 export const isoCell = (ms: number | null | undefined): SafeHtml => html`<td class="mono time">${iso(ms)}</td>`;
@@ -57,3 +55,6 @@ export function pager(url: URL, cursor: "before" | "after", next: string | numbe
   if (next === null && !paged) return "";
   return html`<p class="pager">${paged ? html`<a href="${withCursor(url, cursor, null)}">${labels.first}</a> ` : ""}${next !== null ? html`<a rel="next" href="${withCursor(url, cursor, next)}">${labels.next}</a>` : ""}</p>`;
 }
+
+/** How a lease reads to an operator: a bound lease past its expiry is "expired", whatever the row still says. */
+export const leaseState = (lease: { state: string; active: boolean }): string => (lease.active ? lease.state : lease.state === "bound" ? "expired" : lease.state);

@@ -53,11 +53,10 @@ export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: Se
         const check = setInterval(() => {
           if (!sessionOf(deps.core, sessions, request)) ended.abort();
         }, STREAM_SESSION_CHECK_MS);
-        const stop = () => clearInterval(check);
-        request.signal.addEventListener("abort", stop, { once: true });
-        ended.signal.addEventListener("abort", stop, { once: true });
         const header = request.headers.get("last-event-id");
-        return deps.streams.stream(header !== null && /^\d+$/.test(header) ? Number(header) : null, [], AbortSignal.any([request.signal, ended.signal]), false);
+        const after = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+        // However the stream ends (the browser leaves, the session ends, the server cuts a slow client or shuts down).
+        return deps.streams.stream(after, [], AbortSignal.any([request.signal, ended.signal]), { named: false, onClose: () => clearInterval(check) });
       },
       hide,
     )

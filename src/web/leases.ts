@@ -2,7 +2,7 @@
 import type { LeaseRecord } from "../core/index.ts";
 import { parseIpv4 } from "../lib/ipv4.ts";
 import { parseMac } from "../lib/mac.ts";
-import { none, pager, stateCell, timeCell } from "./format.ts";
+import { leaseState, none, pager, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import type { PageContent, PageContext } from "./page.ts";
 
@@ -42,7 +42,7 @@ function filterForm(q: LeaseQuery): SafeHtml {
 }
 
 function leaseRow(lease: LeaseRecord, now: number): SafeHtml {
-  return html`<tr data-ip="${lease.ip}"><td class="mono">${lease.ip}</td><td class="mono"><a href="/machines/${lease.mac}">${lease.mac}</a></td><td>${lease.hostname ?? html`<span class="muted">none</span>`}</td><td class="mono">${lease.subnet}</td>${stateCell(lease.active ? lease.state : lease.state === "bound" ? "expired" : lease.state)}${timeCell(lease.startsAt, now)}${timeCell(lease.expiresAt, now)}</tr>`;
+  return html`<tr data-ip="${lease.ip}"><td class="mono">${lease.ip}</td><td class="mono"><a href="/machines/${lease.mac}">${lease.mac}</a></td><td>${lease.hostname ?? html`<span class="muted">none</span>`}</td><td class="mono">${lease.subnet}</td>${stateCell(leaseState(lease))}${timeCell(lease.startsAt, now)}${timeCell(lease.expiresAt, now)}</tr>`;
 }
 
 export function renderLeasesPage(ctx: PageContext): PageContent {

@@ -1,11 +1,12 @@
 // GET /machines/<id, hostname or MAC>: one machine — its interfaces and leases, profile, run timelines, facts and
 // what changed in them, its audit trail — and the actions an operator takes on it: provision, cancel, retire.
-import type { AuditEntry, MachineRecord, RunRecord } from "../core/index.ts";
-import { formatElapsed, iso, isoCell, none, timeCell } from "./format.ts";
+import type { AuditEntry, LeaseRecord, MachineRecord, RunRecord } from "../core/index.ts";
+import { formatElapsed, iso, isoCell, leaseState, none, stateCell, timeCell } from "./format.ts";
 import { html, raw, type SafeHtml } from "./html.ts";
 import { ACTIONS_PATH, type ActionContext, canWrite, csrfField, type PageContent, type PageContext } from "./page.ts";
 
 const RUNS_SHOWN = 5;
+const LEASES_PER_MAC = 20;
 const AUDIT_SHOWN = 50;
 const VALUE_CHARS = 300;
 
@@ -35,9 +36,9 @@ function summarySection(m: MachineRecord, ctx: PageContext): SafeHtml {
 
 function actionsSection(m: MachineRecord, ctx: PageContext): SafeHtml {
   if (!canWrite(ctx.session)) {
-    return html`<section><h2>Actions</h2><p class="muted">The token ${ctx.session.tokenName} may only read; log in with a token that has the write scope to provision, cancel or retire.</p></section>`;
+    return html`<section data-live="actions"><h2>Actions</h2><p class="muted">The token ${ctx.session.tokenName} may only read; log in with a token that has the write scope to provision, cancel or retire.</p></section>`;
   }
-  if (m.state === "retired") return html`<section><h2>Actions</h2><p class="muted">Retired machines take no actions.</p></section>`;
+  if (m.state === "retired") return html`<section data-live="actions"><h2>Actions</h2><p class="muted">Retired machines take no actions.</p></section>`;
   const profiles = ctx.deps.core.profiles.list();
   const chosen = m.profile;
   const provision =
@@ -48,17 +49,23 @@ function actionsSection(m: MachineRecord, ctx: PageContext): SafeHtml {
           (p) => html`<option${p.name === chosen ? raw(" selected") : ""}>${p.name}</option>`,
         )}</select>
 <button type="submit">Provision</button></form>`;
-  return html`<section><h2>Actions</h2>${provision}
+  return html`<section data-live="actions"><h2>Actions</h2>${provision}
 ${m.activeRun ? html`<form class="action" method="post" action="${machineActionPath(m.id, "cancel")}" id="cancel-form">${csrfField(ctx.session)}<button type="submit">Cancel run ${m.activeRun.id}</button></form>` : ""}
 <form class="action" method="post" action="${machineActionPath(m.id, "retire")}" id="retire-form">${csrfField(ctx.session)}<button type="submit" class="danger">Retire</button></form></section>`;
+}
+
+/** The lease a MAC holds now, else the one it was given last (a MAC may have declined or outlived others). */
+function currentLease(ctx: PageContext, mac: string): LeaseRecord | undefined {
+  const leases = ctx.deps.core.leases.list({ mac, limit: LEASES_PER_MAC }).items;
+  return leases.find((lease) => lease.active) ?? leases.sort((a, b) => b.startsAt - a.startsAt)[0];
 }
 
 function interfacesSection(m: MachineRecord, ctx: PageContext): SafeHtml {
   if (m.interfaces.length === 0) return html`<section data-live="interfaces"><h2>Interfaces and leases</h2>${none()}</section>`;
   return html`<section data-live="interfaces"><h2>Interfaces and leases</h2><table><thead><tr><th>MAC</th><th>Static IP</th><th>Lease</th><th>Lease state</th><th>Expires</th></tr></thead><tbody>${m.interfaces.map(
     (nic) => {
-      const lease = ctx.deps.core.leases.list({ mac: nic.mac, limit: 1 }).items[0];
-      return html`<tr><td class="mono">${nic.mac}</td><td class="mono">${nic.ip ?? ""}</td><td class="mono">${lease?.ip ?? html`<span class="muted">none</span>`}</td><td>${lease ? (lease.active ? "active" : lease.state) : ""}</td>${lease ? timeCell(lease.expiresAt, ctx.now) : html`<td></td>`}</tr>`;
+      const lease = currentLease(ctx, nic.mac);
+      return html`<tr><td class="mono">${nic.mac}</td><td class="mono">${nic.ip ?? ""}</td><td class="mono">${lease?.ip ?? html`<span class="muted">none</span>`}</td>${lease ? stateCell(leaseState(lease)) : html`<td></td>`}${lease ? timeCell(lease.expiresAt, ctx.now) : html`<td></td>`}</tr>`;
     },
   )}</tbody></table></section>`;
 }
@@ -78,11 +85,9 @@ function runsSection(runs: RunRecord[], now: number): SafeHtml {
 
 type FactChanges = Record<string, { from: unknown; to: unknown }>;
 const changesOf = (entry: AuditEntry) => (entry.details.changes ?? {}) as FactChanges;
-/** The first report "changes" every fact from nothing; it is the starting point, not a change worth a row each. */
-const isFirstReport = (entry: AuditEntry) => Object.values(changesOf(entry)).every((change) => change.from === null);
-
-function factsSection(m: MachineRecord, ctx: PageContext, reports: AuditEntry[]): SafeHtml {
-  const changes = reports.filter((entry) => !isFirstReport(entry));
+function factsSection(m: MachineRecord, ctx: PageContext, reports: AuditEntry[], firstReportId: number | null): SafeHtml {
+  // The first report "changes" every fact from nothing: it is where the history starts, not a row per fact.
+  const changes = reports.filter((entry) => entry.id !== firstReportId);
   const latest = ctx.deps.core.machines.latestFacts(String(m.id));
   const current = latest
     ? html`<p class="muted">Reported ${iso(latest.at)} by the on-host agent.</p><dl class="facts">${Object.entries(latest.facts).map(([k, v]) => html`<dt>${k}</dt><dd class="mono data">${brief(v)}</dd>`)}</dl>`
@@ -110,7 +115,7 @@ function auditSection(entries: AuditEntry[]): SafeHtml {
 
 export function renderMachinePage(ctx: PageContext): PageContent {
   const { core } = ctx.deps;
-  const machine = core.machines.get(decodeURIComponent(ctx.params.ref ?? ""));
+  const machine = core.machines.get(ctx.params.ref ?? "");
   const runs = core.runs.list({ machine: String(machine.id), limit: RUNS_SHOWN }).items.map((r) => core.runs.get(r.id));
   const own = core.listAudit({ object: `machine:${machine.id}`, limit: AUDIT_SHOWN }).items;
   const ofRuns = runs.flatMap((r) => core.listAudit({ object: `run:${r.id}`, limit: AUDIT_SHOWN }).items);
@@ -122,7 +127,7 @@ export function renderMachinePage(ctx: PageContext): PageContent {
 ${actionsSection(machine, ctx)}
 ${interfacesSection(machine, ctx)}
 ${runsSection(runs, ctx.now)}
-${factsSection(machine, ctx, factChanges)}
+${factsSection(machine, ctx, factChanges, core.listAudit({ object: `machine:${machine.id}`, action: "machine.facts", limit: 1, oldest: true }).items[0]?.id ?? null)}
 ${auditSection(audit)}`,
   };
 }

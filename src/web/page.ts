@@ -77,6 +77,17 @@ export function pageHandler(deps: WebDeps, sessions: SessionStore, current: stri
   };
 }
 
+/** Where "Back" goes: the path of the page the form was on, never another site; `fallback` when there is none. */
+function sameOriginPath(referer: string | null, fallback: string): string {
+  if (!referer) return fallback;
+  try {
+    const url = new URL(referer, "http://goosed.invalid");
+    return url.pathname.startsWith("/") ? url.pathname + url.search : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
@@ -97,8 +108,7 @@ export function actionHandler(deps: WebDeps, sessions: SessionStore, current: st
     const session = sessionOf(deps.core, sessions, request);
     if (!session) return redirect(LOGIN_PATH);
     const fields = (body ?? {}) as Record<string, string>;
-    const back = request.headers.get("referer") ?? current;
-    const backPath = back.startsWith("http") ? new URL(back).pathname + new URL(back).search : back;
+    const backPath = sameOriginPath(request.headers.get("referer"), current);
     // Scope first: a read-only session gets no forms, so it has no CSRF token to send, and the reason to show is its scope.
     if (!canWrite(session)) {
       return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create NAME --scope write)`, 403, backPath);

@@ -152,3 +152,35 @@ describe("bundles", () => {
     expect(alertOf(await refused.text())).toContain("no bundle at /etc/passwd on an inserted stick");
   });
 });
+
+describe("machine search", () => {
+  test("finds a machine by part of its hostname, its MAC in any spelling, or its address; filters combine", async () => {
+    await json(api(goosed, "/v1/machines", { body: { hostname: "gpu-17", labels: { rack: "b2" }, interfaces: [{ mac: "52:54:00:12:34:56", ip: "10.20.30.40" }] } }), 201);
+    const found = async (query: string) => [...(await page(`/machines?${query}`)).body.matchAll(/<tr data-machine="\d+">.*?<a href="\/machines\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]);
+    for (const q of ["gpu", "GPU-1", "52:54:00:12:34:56", "52-54-00-12-34-56", "5254.0012.3456", "525400123456", "12:34", "10.20.30", "10.20.30.40"]) {
+      expect({ q, found: await found(`q=${encodeURIComponent(q)}`) }).toEqual({ q, found: ["gpu-17"] });
+    }
+    expect(await found("q=gpu&label=rack%3Db2")).toEqual(["gpu-17"]);
+    expect(await found("q=gpu&label=rack%3Da1")).toEqual([]);
+    expect(await found("q=gpu&state=retired")).toEqual([]);
+    // LIKE's wildcards are plain characters here.
+    expect(await found("q=%25")).toEqual([]);
+    expect(await found("q=_")).toEqual([]);
+    expect((await page("/machines?q=nothing-like-it")).body).toContain("no machine matches these filters");
+  });
+});
+
+describe("uploaded content", () => {
+  test("an artifact is served sandboxed and unsniffed: an uploaded HTML page cannot act with an operator's session", async () => {
+    const upload = await fetch(`${goosed.url}/v1/artifacts/evil.html?kind=other`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${goosed.token}`, "content-type": "application/octet-stream" },
+      body: "<script>fetch('/actions/machines/1/retire',{method:'POST'})</script>",
+    });
+    expect(upload.status).toBe(201);
+    const served = await fetch(`${goosed.url}/artifacts/evil.html`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-security-policy")).toBe("sandbox");
+    expect(served.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});
