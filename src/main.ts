@@ -10,6 +10,7 @@ import { openStore } from "./db/index.ts";
 import { settlesWithin } from "./lib/deadline.ts";
 import { AppError } from "./lib/errors.ts";
 import type { Logger } from "./lib/logger.ts";
+import { IN_MEMORY_WARNING, isInMemory } from "./lib/memory-fs.ts";
 import { Gauge, MetricsRegistry } from "./lib/metrics.ts";
 import { createNetworkBoot } from "./network-boot.ts";
 import { MAX_REQUEST_BODY_BYTES, ObjectStore } from "./objects/index.ts";
@@ -59,6 +60,10 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     store.sqlite.query("SELECT 1").get();
     return { ok: true, detail: `${store.dataDir}/goosed.db (WAL)` };
   });
+  const inMemory = isInMemory(store.dataDir);
+  if (inMemory) log.warn(IN_MEMORY_WARNING, { component: "main", dataDir: store.dataDir });
+  // Up either way (goosed serves), but the detail says it loudly wherever services are listed.
+  readiness.register("storage", () => ({ ok: true, detail: inMemory ? `IN MEMORY (${store.dataDir} is tmpfs): lost at power-off` : `${store.dataDir} on disk` }));
   readiness.register("migrations", () => ({ ok: true, detail: `schema at ${store.migrations.current}` }));
   readiness.register("http", () => ({
     ok: listening && !stopping,
@@ -88,6 +93,13 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     throw err;
   });
   const trust = new TrustStore(store, core.bus);
+  try {
+    for (const key of trust.trustFiles(config.bundles.trustKeys, SYSTEM_ACTOR)) log.info("trusted a bundle signer from bundles.trustKeys", { component: "bundles", keyId: key.keyId, name: key.name });
+  } catch (err) {
+    await Promise.all([network.stop(), objects.stop()]);
+    await release();
+    throw err;
+  }
   core.jobs.register(importBundleJob({ core, trust, catalog: objects.catalog, backend: objects.backend }));
   const swept = sweepIncoming(config.dataDir);
   if (swept > 0) log.info("removed bundle uploads cut off by a crash", { component: "bundles", count: swept });
@@ -99,7 +111,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
         }
       })
     : null;
-  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, bundleWatcher, loaders: network.loaders, version: VERSION, startedAt });
+  const app = createApi({ core, boot, config, log, metrics, readiness, streams, objects, trust, bundleWatcher, loaders: network.loaders, version: VERSION, startedAt, warnings: inMemory ? [IN_MEMORY_WARNING] : [] });
   try {
     app.listen({ hostname: config.http.host, port: config.http.port, maxRequestBodySize: MAX_REQUEST_BODY_BYTES });
   } catch (err) {

@@ -52,6 +52,8 @@ export interface ApiDeps {
   loaders?: TftpFiles;
   version: string;
   startedAt: number;
+  /** Said loudly at the top of every status page: state kept in memory, say. */
+  warnings?: string[];
 }
 
 // Seconds; spans a cached GET (sub-millisecond) to a slow bundle listing.
@@ -176,7 +178,7 @@ export function createApi(deps: ApiDeps) {
     .use(bootRoutes({ boot: deps.boot, config, loaders: deps.loaders }))
     .use(agentRoutes(core))
     // The status page authenticates with its own session cookie, so it sits outside the bearer-token group.
-    .use(webRoutes({ core, readiness: deps.readiness, trust: deps.trust, dataDir: config.dataDir, log, streams: deps.streams, objects: deps.objects, watcher: deps.bundleWatcher, config }))
+    .use(webRoutes({ core, readiness: deps.readiness, trust: deps.trust, dataDir: config.dataDir, log, streams: deps.streams, objects: deps.objects, watcher: deps.bundleWatcher, config, warnings: deps.warnings ?? [] }))
     .group("", (app) =>
       app
         .use(authPlugin(core))

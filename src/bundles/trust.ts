@@ -1,5 +1,7 @@
 // The trust store: the signify public keys whose bundles this appliance imports. A key is trusted by an operator,
 // revoked by one, and never deleted, so an imported bundle's signer stays on record.
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import type { Actor } from "../core/actor.ts";
 import { recordAudit } from "../core/audit.ts";
 import type { EventBus } from "../core/events.ts";
@@ -57,6 +59,31 @@ export class TrustStore {
     })();
     this.bus.publish("key.trusted", keyId, { name });
     return this.get(keyId)!;
+  }
+
+  /**
+   * Trusts each key file not yet known, named after its file (release.pub → release): the appliance's keys from its
+   * GOOSED stick, at every boot. A key already trusted, or revoked since, is left alone; a file that is not a key fails.
+   */
+  trustFiles(paths: readonly string[], actor: Actor): TrustedKey[] {
+    const added: TrustedKey[] = [];
+    for (const path of paths) {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (error) {
+        throw new AppError({ code: "key-file-unreadable", status: 422, title: "Key file unreadable", detail: `cannot read ${path} (bundles.trustKeys): ${(error as Error).message}`, cause: error });
+      }
+      const parsed = readPublicKey(text);
+      if (parsed.ok && this.get(parsed.value.keyId)) continue;
+      try {
+        added.push(this.trust(text, basename(path).replace(/\.pub$/, ""), actor));
+      } catch (error) {
+        if (error instanceof AppError) throw new AppError({ code: error.code, status: error.status, title: error.title, detail: `${path} (bundles.trustKeys): ${error.detail}`, cause: error });
+        throw error;
+      }
+    }
+    return added;
   }
 
   list(): TrustedKey[] {

@@ -121,6 +121,11 @@ export const ConfigSchema = Type.Object(
       watchDir: Type.String({ default: "", description: "directory where USB sticks are mounted; bundles (*.tar.zst) found there are offered for import" }),
       // Off: an operator imports what was found; a lab that trusts its signers can import on insertion.
       autoImport: Type.Boolean({ default: false, description: "import bundles found in watchDir as soon as they appear (signature still checked)" }),
+      // Trusted before the watcher's first look, so a stick already inserted at boot can be auto-imported.
+      trustKeys: Type.Array(Type.String(), {
+        default: [],
+        description: "signify public key files (.pub) to trust at start, named after the file; a key already known (or revoked) is left as it is",
+      }),
     }),
     // The global layer of template variables (then group, profile, machine, run); see templates/README.md.
     vars: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "global template variables" }),

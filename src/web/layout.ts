@@ -19,6 +19,7 @@ export interface PageOptions {
   /** Who is signed in, shown beside the log-out button. */
   signedInAs?: string;
   body: SafeHtml;
+  warnings?: readonly string[];
 }
 
 /** A whole HTML document. */
@@ -42,6 +43,7 @@ ${signedIn ? html`<script src="${SCRIPT_ASSET.path}" defer></script>` : ""}
 <body>
 <header><span class="brand">goosed</span>${nav}</header>
 <main>
+${(options.warnings ?? []).map((warning) => html`<p class="warning" role="alert">${warning}</p>`)}
 <h1>${options.title}</h1>
 ${options.body}
 </main>

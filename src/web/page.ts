@@ -24,6 +24,8 @@ export interface WebDeps {
   /** Null when bundles.watchDir is not set. */
   watcher?: BundleWatcher | null;
   config?: Readonly<Config>;
+  /** Shown at the top of every page until the cause is fixed. */
+  warnings?: readonly string[];
 }
 
 export interface PageContext {
@@ -68,7 +70,7 @@ export function pageHandler(deps: WebDeps, sessions: SessionStore, current: stri
     if (!session) return redirect(LOGIN_PATH);
     try {
       const content = render({ deps, request, url: new URL(request.url), params: params ?? {}, session, now: Date.now() });
-      return htmlResponse(renderPage({ title: content.title, current, signedInAs: session.tokenName, body: content.body }), content.status ?? 200);
+      return htmlResponse(renderPage({ title: content.title, current, signedInAs: session.tokenName, body: content.body, warnings: deps.warnings }), content.status ?? 200);
     } catch (error) {
       if (error instanceof AppError) return errorPage(current, session, error.title, error.detail, error.status, current);
       deps.log.error("status page failed", { component: "web", path: new URL(request.url).pathname, error });

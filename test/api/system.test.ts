@@ -34,7 +34,7 @@ describe("health", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { status: string; services: Record<string, { ok: boolean; detail: string; listen?: unknown }> };
     expect(body.status).toBe("ready");
-    expect(Object.keys(body.services)).toEqual(["database", "migrations", "http", "boot tokens", "jobs", "objects", "s3", "dhcp", "tftp"]);
+    expect(Object.keys(body.services)).toEqual(["database", "storage", "migrations", "http", "boot tokens", "jobs", "objects", "s3", "dhcp", "tftp"]);
     // The default: no DHCP on a network goosed was not told to serve, and so no TFTP either.
     expect(body.services.dhcp).toEqual({ ok: true, detail: "off (dhcp.mode)" });
     expect(body.services.tftp).toEqual({ ok: true, detail: "off (tftp.mode)" });

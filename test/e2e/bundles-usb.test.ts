@@ -91,3 +91,28 @@ test("with bundles.autoImport a trusted bundle is imported as soon as it appears
     await goosed.stop();
   }
 });
+
+test("bundles.trustKeys trusts a signer at start, so a stick already inserted at boot is auto-imported; a restart keeps it", async () => {
+  const media = join(dir.path, "boot-media");
+  const dataDir = join(dir.path, "boot-data");
+  mkdirSync(join(media, "usb0"), { recursive: true });
+  copyFileSync(bundle, join(media, "usb0", "tools-1.0.tar.zst"));
+  const args = ["--bundles-watch-dir", media, "--bundles-auto-import", "true", "--bundles-trust-keys", join(dir.path, "usb.pub")];
+  const first = await startGoosed({ dataDir, args });
+  try {
+    const keys = (await json(api(first, "/v1/keys"), 200)).items as { name: string; revokedAt: string | null }[];
+    expect(keys.map((k) => ({ name: k.name, revokedAt: k.revokedAt }))).toEqual([{ name: "usb", revokedAt: null }]);
+    await eventually(async () => (await json(api(first, "/v1/bundles"), 200)).items as unknown[], (items) => items.length === 1, "the import at boot");
+  } finally {
+    expect(await first.stop()).toBe(0);
+  }
+  // The same key at the next boot is already known: nothing changes and goosed starts.
+  const second = await startGoosed({ dataDir, args });
+  expect((await json(api(second, "/v1/keys"), 200)).items).toHaveLength(1);
+  expect(await second.stop()).toBe(0);
+
+  writeFileSync(join(dir.path, "not-a-key.pub"), "hello\n");
+  const refused = await runGoosed(["serve", "--data-dir", join(dir.path, "refused-data"), "--http-port", "0", "--bundles-trust-keys", join(dir.path, "not-a-key.pub")]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain("not-a-key.pub (bundles.trustKeys): the key cannot be trusted");
+});
