@@ -15,13 +15,14 @@ import { registerTokens } from "./tokens.ts";
 import { registerObjects } from "./objects.ts";
 import { registerKeys } from "./keys.ts";
 import { registerBundles } from "./bundles.ts";
+import { registerAppliance } from "./appliance.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 export interface CliDeps extends ServeDeps {
   version: string;
 }
 
-const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key", "keys", "bundle"]);
+const GROUPS = new Set(["token", "jobs", "machine", "profile", "run", "group", "lease", "dhcp", "artifact", "s3", "s3 key", "keys", "bundle", "appliance"]);
 
 /** cac matches a command by its first word; joining `token create` (or `s3 key create`) into one argument lets it match more. */
 function joinGroup(args: string[]): string[] {
@@ -62,6 +63,7 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   registerObjects(cli, client);
   registerKeys(cli, client);
   registerBundles(cli, client);
+  registerAppliance(cli, { version: deps.version, env });
   cli.help();
   cli.version(deps.version);
 
