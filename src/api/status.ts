@@ -23,7 +23,8 @@ export const statusRoutes = (deps: StatusDeps) =>
         ready: report.ready,
         services: report.services,
         jobs: deps.core.jobs.counts(),
+        machines: deps.core.machines.countByState(),
       };
     },
-    { detail: { summary: "Version, uptime, services and job counts" } },
+    { detail: { summary: "Version, uptime, services, and job and machine counts" } },
   );

@@ -15,6 +15,8 @@ export interface ConsoleFacts {
   readyUrl: string;
   /** /readyz's services, or the reason it did not answer. */
   ready: { services: Record<string, { ok: boolean; detail: string }> } | { error: string };
+  /** Machines by state from /v1/status (asked with the admin token), or null when it could not be asked. */
+  machines?: Record<string, number> | null;
 }
 
 export const IN_MEMORY_WARNING = "!!! STATE IS IN MEMORY: everything is lost at power-off. Add a partition labelled GOOSED-DATA. !!!";
@@ -37,6 +39,10 @@ export function renderConsoleScreen(facts: ConsoleFacts): string {
   if (urls.length === 0) lines.push("status page   no address yet (waiting for the network)");
   urls.forEach((url, i) => lines.push(`${i === 0 ? "status page" : ""}`.padEnd(14) + url));
   lines.push(`admin token   ${facts.dataDir}/admin-token (cat it here, or log in on the status page with it)`);
+  if (facts.machines) {
+    const counts = Object.entries(facts.machines).filter(([, count]) => count > 0);
+    lines.push(`machines      ${counts.length === 0 ? "none yet: PXE-boot one on this network" : counts.map(([state, count]) => `${count} ${state}`).join(", ")}`);
+  }
   if (facts.inMemory) lines.push("", IN_MEMORY_WARNING);
   lines.push("");
   if ("error" in facts.ready) lines.push(`goosed is not answering yet at ${facts.readyUrl} (${facts.ready.error})`);

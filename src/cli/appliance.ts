@@ -20,6 +20,7 @@ import {
   requestedInterface,
 } from "../appliance/index.ts";
 import { ConfigError, loadConfig, settingLeaves } from "../config/index.ts";
+import { ADMIN_TOKEN_FILE } from "../core/index.ts";
 import { isInMemory } from "../lib/memory-fs.ts";
 import { CliError, UsageError } from "./usage.ts";
 
@@ -204,6 +205,18 @@ async function askReady(url: string): Promise<ConsoleFacts["ready"]> {
   }
 }
 
+/** Machines by state, asked as the admin (the console runs as root beside goosed); null when that is not possible. */
+async function askMachines(statusUrl: string, dataDir: string): Promise<Record<string, number> | null> {
+  try {
+    const token = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), "utf8").trim();
+    const response = await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
+    if (!response.ok) return null;
+    return ((await response.json()) as { machines?: Record<string, number> }).machines ?? null;
+  } catch {
+    return null;
+  }
+}
+
 async function consoleLoop(options: Record<string, unknown>, deps: ApplianceDeps): Promise<void> {
   const intervalSeconds = Number(options.interval);
   if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) throw new UsageError(`--interval takes seconds, got ${JSON.stringify(options.interval)}`, "appliance console");
@@ -229,6 +242,7 @@ async function consoleLoop(options: Record<string, unknown>, deps: ApplianceDeps
       inMemory: inMemory(settings.dataDir),
       readyUrl,
       ready: await askReady(readyUrl),
+      machines: await askMachines(`http://${askHost}:${settings.httpPort}/v1/status`, settings.dataDir),
     };
     process.stdout.write(`${process.stdout.isTTY ? "\x1b[H\x1b[2J" : ""}${renderConsoleScreen(facts)}`);
     if (options.once) return;

@@ -144,10 +144,11 @@ describe("goosed appliance configure", () => {
 });
 
 describe("goosed appliance console --once", () => {
-  test("against a running goosed: banner, token path, every service up", async () => {
+  test("against a running goosed: banner, token path, machines by state, every service up", async () => {
     await using dir = tempDir();
     const dataDir = join(dir.path, "data");
     await using goosed = await startGoosed({ dataDir });
+    await fetch(`${goosed.url}/boot/boot.ipxe?mac=52:54:00:0c:00:01`);
     const configPath = join(dir.path, "goosed.yaml");
     writeFileSync(configPath, `dataDir: ${dataDir}\nhttp:\n  port: ${goosed.port}\n`);
     const run = await runGoosed(["appliance", "console", "--once"], { GOOSED_CONFIG: configPath });
@@ -158,6 +159,8 @@ describe("goosed appliance console --once", () => {
     expect(lines).toContain(`admin token   ${dataDir}/admin-token (cat it here, or log in on the status page with it)`);
     expect(lines.includes(IN_MEMORY_WARNING)).toBe(isInMemory(dataDir));
     expect(lines.find((l) => l.startsWith("status page   "))).toContain(`:${goosed.port}/`);
+    // Read with the admin token from the data directory, as root beside goosed on the appliance.
+    expect(lines).toContain("machines      1 discovered");
     const { services } = (await (await fetch(`${goosed.url}/readyz`)).json()) as { services: Record<string, { ok: boolean }> };
     for (const name of Object.keys(services)) expect(lines.some((l) => new RegExp(`^${name}\\s+up\\s+\\S`).test(l))).toBe(true);
     expect(Object.keys(services)).toContain("database");
