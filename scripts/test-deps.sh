@@ -30,6 +30,15 @@ declare -A PACKAGES=(
   [signify-openbsd]=signify-openbsd
   [zstd]=zstd
   [chromium]=chromium
+  # iso-builder/build and the appliance ISO test.
+  [debootstrap]=debootstrap
+  [mksquashfs]=squashfs-tools
+  [xorriso]=xorriso
+  [mformat]=mtools
+  [mcopy]=mtools
+  [grub-mkrescue]=grub-common
+  [mkfs.vfat]=dosfstools
+  [mkfs.ext4]=e2fsprogs
 )
 
 # file -> Debian package, for what tests read rather than run. busybox-static, not busybox: its udhcpc applet is the
@@ -44,6 +53,9 @@ declare -A FILES=(
   [/usr/bin/s3cmd]=s3cmd
   # The status page names system fonts only; without one installed, chromium's screenshots show empty boxes.
   [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
+  # grub-mkrescue makes the ISO bootable by BIOS and by UEFI from these two.
+  [/usr/lib/grub/i386-pc/boot.img]=grub-pc-bin
+  [/usr/lib/grub/x86_64-efi/kernel.img]=grub-efi-amd64-bin
 )
 
 missing=()

@@ -342,13 +342,24 @@ export class LineLog {
   }
 }
 
-// Firmware draws its screens with ANSI escapes and carriage returns; the tests read the text.
+/** Backspaces undone as a terminal would: iPXE rubs out a download's percentage before it writes "ok". */
+function applyBackspaces(text: string): string {
+  const kept: string[] = [];
+  for (const char of text) {
+    if (char === "\b") kept.pop();
+    else kept.push(char);
+  }
+  return kept.join("");
+}
+
+// Firmware draws its screens with ANSI escapes, carriage returns and backspaces; the tests read the text.
 const cleanConsole = (raw: string) =>
-  raw
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
-    .replace(/\x1b[()][A-Za-z0-9]/g, "")
-    .replace(/\r/g, "")
-    .trimEnd();
+  applyBackspaces(
+    raw
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
+      .replace(/\x1b[()][A-Za-z0-9]/g, "")
+      .replace(/\r/g, ""),
+  ).trimEnd();
 
 export interface VmExit {
   code: number | null;
@@ -363,7 +374,7 @@ export class Vm implements AsyncDisposable {
 
   constructor(
     private readonly proc: Spawned,
-    options: VmOptions,
+    options: { timeoutMs: number },
   ) {
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -420,6 +431,57 @@ export function startVm(options: VmOptions): Vm {
     `tap,id=net0,ifname=${options.tap},script=no,downscript=no`,
     "-device",
     nic.join(","),
+    ...firmware,
+  ];
+  return new Vm(options.ns.spawn(argv), options);
+}
+
+export interface ApplianceVmOptions {
+  ns: Netns;
+  tap: string;
+  mac: string;
+  iso: string;
+  /** Raw disk images attached after the CD: a GOOSED settings stick, a USB stick with bundles. */
+  disks: string[];
+  firmware: "bios" | "uefi";
+  workDir: string;
+  timeoutMs: number;
+  memoryMiB?: number;
+}
+
+/** Boots the appliance ISO from a CD drive (TCG), its disks as USB sticks, its console on stdout. */
+export function startApplianceVm(options: ApplianceVmOptions): Vm {
+  const qemu = requireTool("qemu-system-x86_64", "qemu-system-x86");
+  const firmware: string[] = [];
+  if (options.firmware === "uefi") {
+    const code = join(OVMF_DIR, "OVMF_CODE_4M.fd");
+    if (!existsSync(code)) throw new Error(`${code} is missing; install it with: apt-get install ovmf (.ci/run does)`);
+    const vars = join(options.workDir, "OVMF_VARS-appliance.fd");
+    copyFileSync(join(OVMF_DIR, "OVMF_VARS_4M.fd"), vars);
+    firmware.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${code}`, "-drive", `if=pflash,format=raw,unit=1,file=${vars}`);
+  }
+  const sticks = options.disks.flatMap((disk, i) => ["-drive", `if=none,id=stick${i},format=raw,file=${disk}`, "-device", `usb-storage,bus=xhci.0,drive=stick${i}`]);
+  const argv = [
+    qemu,
+    "-accel",
+    "tcg",
+    "-m",
+    String(options.memoryMiB ?? 1536),
+    "-smp",
+    "2",
+    "-nographic",
+    "-no-reboot",
+    "-drive",
+    `file=${options.iso},media=cdrom,readonly=on,if=none,id=cd`,
+    "-device",
+    "ide-cd,drive=cd,bootindex=0",
+    "-device",
+    "qemu-xhci,id=xhci",
+    ...sticks,
+    "-netdev",
+    `tap,id=net0,ifname=${options.tap},script=no,downscript=no`,
+    "-device",
+    `virtio-net-pci,netdev=net0,mac=${options.mac},romfile=`,
     ...firmware,
   ];
   return new Vm(options.ns.spawn(argv), options);
