@@ -465,6 +465,9 @@ export function startApplianceVm(options: ApplianceVmOptions): Vm {
     qemu,
     "-accel",
     "tcg",
+    // The oldest CPU the appliance's baseline binary supports (SSE4.2, no AVX): a spare lab box may be that old.
+    "-cpu",
+    "Nehalem",
     "-m",
     String(options.memoryMiB ?? 1536),
     "-smp",
