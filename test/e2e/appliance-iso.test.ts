@@ -1,8 +1,9 @@
 // The appliance ISO end to end: iso-builder/build makes it from Debian's packages and dist/goosed; QEMU (TCG) boots it
 // from a CD drive with USB sticks attached (GOOSED settings, a GOOSED-DATA disk, and a stick holding a signed bundle)
 // and its NIC on a bridge in a namespace. The appliance comes up, its status page answers, the bundle is imported from
-// the stick, and a second VM on the bridge PXE-boots from it to a succeeded run. The same ISO then boots under OVMF
-// (UEFI) to a serving appliance that warns its state is in memory. Prints ISO size, build and boot-to-serving times.
+// the stick, and a second VM on the bridge PXE-boots from it to a succeeded run. The same ISO, as a USB stick written
+// with dd, then boots under OVMF (UEFI) to a serving appliance that warns its state is in memory. Prints ISO size,
+// build and boot-to-serving times.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -139,11 +140,15 @@ describe("the appliance ISO", () => {
 
       const applianceTap = lab.ifname("ta");
       await lab.tap(lan, applianceTap, bridge);
-      await using appliance = startApplianceVm({ ns: lan, tap: applianceTap, mac: APPLIANCE_MAC, iso, disks: [settings, data, stick], firmware: "bios", workDir: work, timeoutMs: APPLIANCE_TIMEOUT_MS });
+      await using appliance = startApplianceVm({ ns: lan, tap: applianceTap, mac: APPLIANCE_MAC, iso, bootFrom: "cd", disks: [settings, data, stick], firmware: "bios", workDir: work, timeoutMs: APPLIANCE_TIMEOUT_MS });
       const serving = await answered(`${APPLIANCE_URL}/readyz`, appliance);
       console.log(`appliance (BIOS) boot to serving: ${((serving - appliance.startedAtMs) / 1000).toFixed(1)} s`);
       await appliance.console.waitFor(`status page   ${APPLIANCE_URL}/`);
       expect(appliance.console.find("STATE IS IN MEMORY")).toBeUndefined();
+      const ready = (await (await fetch(`${APPLIANCE_URL}/readyz`)).json()) as { services: Record<string, { detail: string; listen?: unknown }> };
+      expect(ready.services.storage!.detail).toBe("/var/lib/goosed on disk");
+      // Full DHCP on the interface that has the cable, at the subnet's first address, as the GOOSED stick said.
+      expect(ready.services.dhcp!.listen).toEqual({ interface: "eth0", address: `${SUBNET}.1`, port: "67, 4011" });
 
       // The status page answers: the login form, and every page behind it sends the browser there.
       const login = await fetch(`${APPLIANCE_URL}/login`);
@@ -168,7 +173,7 @@ describe("the appliance ISO", () => {
   );
 
   test(
-    "UEFI (OVMF): the same ISO boots to a serving appliance, which warns that its state is in memory",
+    "UEFI (OVMF): the same ISO, written to a USB stick, boots to a serving appliance, which warns that its state is in memory",
     async () => {
       const work = join(dir.path, "uefi");
       mkdirSync(work);
@@ -176,7 +181,7 @@ describe("the appliance ISO", () => {
       await fatImage(settings, "GOOSED", 8, { "cmdline.txt": `goosed.dhcp=off goosed.address=${SUBNET}.1/24\n` });
       const tap = lab.ifname("tu");
       await lab.tap(lan, tap, bridge);
-      await using appliance = startApplianceVm({ ns: lan, tap, mac: APPLIANCE_MAC, iso, disks: [settings], firmware: "uefi", workDir: work, timeoutMs: APPLIANCE_TIMEOUT_MS });
+      await using appliance = startApplianceVm({ ns: lan, tap, mac: APPLIANCE_MAC, iso, bootFrom: "usb", disks: [settings], firmware: "uefi", workDir: work, timeoutMs: APPLIANCE_TIMEOUT_MS });
       const serving = await answered(`${APPLIANCE_URL}/readyz`, appliance);
       console.log(`appliance (UEFI) boot to serving: ${((serving - appliance.startedAtMs) / 1000).toFixed(1)} s`);
       expect((await fetch(`${APPLIANCE_URL}/login`)).status).toBe(200);

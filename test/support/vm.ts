@@ -441,7 +441,9 @@ export interface ApplianceVmOptions {
   tap: string;
   mac: string;
   iso: string;
-  /** Raw disk images attached after the CD: a GOOSED settings stick, a USB stick with bundles. */
+  /** A CD drive, or a USB stick the ISO was written to with dd (the image is hybrid). */
+  bootFrom: "cd" | "usb";
+  /** Raw disk images attached as USB sticks: a GOOSED settings stick, a USB stick with bundles. */
   disks: string[];
   firmware: "bios" | "uefi";
   workDir: string;
@@ -449,7 +451,7 @@ export interface ApplianceVmOptions {
   memoryMiB?: number;
 }
 
-/** Boots the appliance ISO from a CD drive (TCG), its disks as USB sticks, its console on stdout. */
+/** Boots the appliance ISO (TCG) from a CD drive or a USB stick, its disks as more sticks, its console on stdout. */
 export function startApplianceVm(options: ApplianceVmOptions): Vm {
   const qemu = requireTool("qemu-system-x86_64", "qemu-system-x86");
   const firmware: string[] = [];
@@ -474,12 +476,11 @@ export function startApplianceVm(options: ApplianceVmOptions): Vm {
     "2",
     "-nographic",
     "-no-reboot",
-    "-drive",
-    `file=${options.iso},media=cdrom,readonly=on,if=none,id=cd`,
-    "-device",
-    "ide-cd,drive=cd,bootindex=0",
     "-device",
     "qemu-xhci,id=xhci",
+    ...(options.bootFrom === "cd"
+      ? ["-drive", `file=${options.iso},media=cdrom,readonly=on,if=none,id=boot`, "-device", "ide-cd,drive=boot,bootindex=0"]
+      : ["-drive", `file=${options.iso},format=raw,readonly=on,if=none,id=boot`, "-device", "usb-storage,bus=xhci.0,drive=boot,bootindex=0"]),
     ...sticks,
     "-netdev",
     `tap,id=net0,ifname=${options.tap},script=no,downscript=no`,
