@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { REPO_ROOT, runGoosed, tempDir, type TempDir } from "../support/goosed.ts";
 import { must, NetLab, type Netns } from "../support/netns.ts";
 import { requireTool } from "../support/tools.ts";
-import { CMDLINE_KEYS, CONSOLE_MARK, startApplianceVm, startVm, testImage, type Vm } from "../support/vm.ts";
+import { CONSOLE_MARK, startApplianceVm, startVm, testImage, type Vm, writeBundleSource } from "../support/vm.ts";
 
 const SUBNET = "10.74.0";
 const APPLIANCE_URL = `http://${SUBNET}.1`;
@@ -23,15 +23,6 @@ const DEB_CACHE = "/var/cache/goosed-iso";
 const BUILD_TIMEOUT_MS = 1_200_000;
 const APPLIANCE_TIMEOUT_MS = 600_000;
 const CLIENT_TIMEOUT_MS = 300_000;
-
-const PROFILE = {
-  name: "netboot",
-  osFamily: "custom",
-  kernel: "netboot/vmlinuz",
-  initrd: ["netboot/initramfs.gz"],
-  installTemplate: "none",
-  cmdline: `console=ttyS0 panic=-1 ${CMDLINE_KEYS.url}={{ appliance_url }} ${CMDLINE_KEYS.token}={{ token }}`,
-};
 
 let dir: TempDir;
 let iso = "";
@@ -115,11 +106,7 @@ describe("the appliance ISO", () => {
       // The client's kernel, initramfs and profile, as a signed bundle on a USB stick.
       const image = await testImage(work);
       const src = join(work, "bundle-src");
-      mkdirSync(join(src, "netboot"), { recursive: true });
-      mkdirSync(join(src, "profiles"), { recursive: true });
-      copyFileSync(image.kernel, join(src, "netboot/vmlinuz"));
-      copyFileSync(image.initramfs, join(src, "netboot/initramfs.gz"));
-      writeFileSync(join(src, "profiles/netboot.yaml"), JSON.stringify(PROFILE));
+      writeBundleSource(image, src);
       const key = join(work, "lab");
       expect((await runGoosed(["keys", "generate", key])).code).toBe(0);
       const bundle = join(work, "netboot-1.0.tar.zst");

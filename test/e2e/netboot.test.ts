@@ -9,7 +9,7 @@ import { json } from "../support/http.ts";
 import { NetLab, type Netns, type Spawned } from "../support/netns.ts";
 import { dataOf, SseReader } from "../support/sse.ts";
 import { requireTool } from "../support/tools.ts";
-import { CMDLINE_KEYS, CONSOLE_MARK, type Firmware, LineLog, startVm, type TestImage, testImage, type Vm } from "../support/vm.ts";
+import { CONSOLE_MARK, type Firmware, LineLog, NETBOOT_PROFILE, startVm, type TestImage, testImage, type Vm, writeBundleSource } from "../support/vm.ts";
 
 // The provisioning LAN, inside the test's namespaces only.
 const GOOSED_IP = "10.73.0.1";
@@ -27,15 +27,7 @@ const HOSTNAME = "netboot-vm";
 const VM_TIMEOUT_MS = 240_000;
 const TEST_TIMEOUT_MS = 300_000;
 
-const PROFILE = {
-  name: "netboot",
-  osFamily: "custom",
-  kernel: "netboot/vmlinuz",
-  initrd: ["netboot/initramfs.gz"],
-  installTemplate: "none",
-  // panic=-1: a kernel that cannot start /init reboots at once, and -no-reboot turns that into QEMU exiting.
-  cmdline: `console=ttyS0 panic=-1 ${CMDLINE_KEYS.url}={{ appliance_url }} ${CMDLINE_KEYS.token}={{ token }}`,
-};
+const PROFILE = NETBOOT_PROFILE;
 
 let dir: TempDir;
 let image: TestImage;
@@ -127,11 +119,7 @@ class Testbed implements AsyncDisposable {
   /** The kernel, initramfs and profile as an offline bundle would bring them: built, signed, trusted, imported. */
   private async importBundle(): Promise<void> {
     const src = join(this.workDir, "bundle-src");
-    mkdirSync(join(src, "netboot"), { recursive: true });
-    mkdirSync(join(src, "profiles"), { recursive: true });
-    copyFileSync(image.kernel, join(src, "netboot/vmlinuz"));
-    copyFileSync(image.initramfs, join(src, "netboot/initramfs.gz"));
-    writeFileSync(join(src, "profiles/netboot.yaml"), JSON.stringify(PROFILE));
+    writeBundleSource(image, src);
     const key = join(this.workDir, "signer");
     const out = join(this.workDir, "netboot.tar.zst");
     const api = ["--api", this.goosed.url, "--token", this.goosed.token];

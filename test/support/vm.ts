@@ -1,6 +1,6 @@
 // The netboot test VM: Debian's kernel, an initramfs built here (busybox-static, curl, the real Linux agent, the NIC
 // modules) and QEMU under TCG, run inside a namespace, bounded in time, its serial console captured line by line.
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Netns, Spawned } from "./netns.ts";
 import { REPO_ROOT } from "./goosed.ts";
@@ -16,6 +16,26 @@ export const CONSOLE_MARK = {
 
 /** The kernel command line words /init reads. */
 export const CMDLINE_KEYS = { url: "goosed.url", token: "goosed.token" } as const;
+
+/** The profile that boots the test image: Debian's kernel, the test initramfs, and no install template. */
+export const NETBOOT_PROFILE = {
+  name: "netboot",
+  osFamily: "custom",
+  kernel: "netboot/vmlinuz",
+  initrd: ["netboot/initramfs.gz"],
+  installTemplate: "none",
+  // panic=-1: a kernel that cannot start /init reboots at once, and -no-reboot turns that into QEMU exiting.
+  cmdline: `console=ttyS0 panic=-1 ${CMDLINE_KEYS.url}={{ appliance_url }} ${CMDLINE_KEYS.token}={{ token }}`,
+};
+
+/** A bundle source directory holding the test image and its profile, for `goosed bundle build`. */
+export function writeBundleSource(image: TestImage, src: string): void {
+  mkdirSync(join(src, "netboot"), { recursive: true });
+  mkdirSync(join(src, "profiles"), { recursive: true });
+  copyFileSync(image.kernel, join(src, "netboot/vmlinuz"));
+  copyFileSync(image.initramfs, join(src, "netboot/initramfs.gz"));
+  writeFileSync(join(src, "profiles/netboot.yaml"), JSON.stringify(NETBOOT_PROFILE));
+}
 
 // The NIC drivers a QEMU guest may get; Debian builds them as modules (CONFIG_VIRTIO_NET=m, CONFIG_E1000=m).
 const NIC_MODULES = ["virtio_pci", "virtio_net", "e1000"];
