@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { statusPageCookie } from "../support/http.ts";
 import { type RunningGoosed, startGoosed, tempDir, type TempDir } from "../support/goosed.ts";
 import { must } from "../support/netns.ts";
 
@@ -28,13 +29,7 @@ afterAll(async () => {
 });
 
 test("every status page, /readyz and the log say that state is in memory", async () => {
-  const login = await fetch(`${goosed.url}/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: goosed.token }).toString(),
-  });
-  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  const cookie = await statusPageCookie(goosed.url, goosed.token);
   for (const path of ["/", "/machines", "/bundles"]) {
     const page = await (await fetch(`${goosed.url}${path}`, { headers: { cookie } })).text();
     expect(page).toContain('<p class="warning" role="alert">State is in memory: machines, runs, artifacts and imported bundles are lost at power-off.');

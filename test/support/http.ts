@@ -25,3 +25,15 @@ export async function text(url: string, status = 200): Promise<string> {
   if (r.status !== status) throw new Error(`GET ${url}: expected ${status}, got ${r.status}: ${body}`);
   return body;
 }
+
+/** Logs in to the status page with `token` as its form does; the `goosed_session=…` pair to send as a Cookie. */
+export async function statusPageCookie(baseUrl: string, token: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  if (response.status !== 303) throw new Error(`status page login: expected 303, got ${response.status}: ${await response.text()}`);
+  return response.headers.get("set-cookie")!.split(";")[0]!;
+}

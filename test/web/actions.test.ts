@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AgentEndpoint } from "../../src/agents/index.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
-import { json, text } from "../support/http.ts";
+import { json, statusPageCookie, text } from "../support/http.ts";
 
 const dir = tempDir();
 let goosed: RunningGoosed;
@@ -13,13 +13,7 @@ let cookie = "";
 beforeAll(async () => {
   goosed = await startGoosed({ dataDir: dir.path });
   await json(api(goosed, "/v1/profiles", { body: { name: "rocky9", osFamily: "rhel", kernel: "rocky9/vmlinuz", initrd: ["rocky9/initrd.img"] } }), 201);
-  const login = await fetch(`${goosed.url}/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: goosed.token }).toString(),
-  });
-  cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  cookie = await statusPageCookie(goosed.url, goosed.token);
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { renderLeasesPage } from "../../src/web/leases.ts";
 import { Type } from "@sinclair/typebox";
 import { openTestCore, type TestCore, testLease } from "../support/core.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
-import { json } from "../support/http.ts";
+import { json, statusPageCookie } from "../support/http.ts";
 import { dataOf, SseReader } from "../support/sse.ts";
 
 const HOSTILE = `<script>alert("x")</script>`;
@@ -23,14 +23,7 @@ let cookie: string;
 
 beforeAll(async () => {
   goosed = await startGoosed({ dataDir: dir.path });
-  const response = await fetch(`${goosed.url}/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ token: goosed.token }).toString(),
-  });
-  expect(response.status).toBe(303);
-  cookie = response.headers.get("set-cookie")!.split(";")[0]!;
+  cookie = await statusPageCookie(goosed.url, goosed.token);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPair } from "../../src/bundles/signify.ts";
 import { api, type RunningGoosed, startGoosed, tempDir } from "../support/goosed.ts";
-import { json } from "../support/http.ts";
+import { json, statusPageCookie } from "../support/http.ts";
 
 const dir = tempDir();
 let goosed: RunningGoosed;
@@ -26,11 +26,7 @@ const login = (token: string) =>
     body: new URLSearchParams({ token }).toString(),
   });
 
-async function session(): Promise<string> {
-  const response = await login(goosed.token);
-  expect(response.status).toBe(303);
-  return response.headers.get("set-cookie")!.split(";")[0]!;
-}
+const session = () => statusPageCookie(goosed.url, goosed.token);
 
 /** Every absolute URL in the page, and every script source. */
 function externalReferences(page: string): string[] {
