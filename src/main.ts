@@ -1,7 +1,7 @@
 // Wiring only: config → store → core → servers → API. The binary's entry point hands the CLI its serve function.
 import pkg from "../package.json" with { type: "json" };
 import { createApi, EventStreams } from "./api/index.ts";
-import { BundleWatcher, importBundleJob, sweepIncoming, TrustStore } from "./bundles/index.ts";
+import { BundleWatcher, IMPORT_BUNDLE_JOB, importBundleJob, sweepIncoming, TrustStore } from "./bundles/index.ts";
 import { BootService } from "./boot/index.ts";
 import { runCli } from "./cli/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
@@ -107,7 +107,7 @@ export async function startAppliance({ config, configPath }: LoadedConfig, log: 
     ? new BundleWatcher(config.bundles.watchDir, trust, log, (found) => {
         core.bus.publish("bundle.found", found.path, { ...found });
         if (config.bundles.autoImport && found.problem === null && found.signer === "trusted") {
-          core.jobs.enqueue("bundles.import", { path: found.path }, SYSTEM_ACTOR, { operator: true });
+          core.jobs.enqueue(IMPORT_BUNDLE_JOB, { path: found.path }, SYSTEM_ACTOR, { operator: true });
         }
       })
     : null;

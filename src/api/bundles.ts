@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia, t } from "elysia";
-import { type BundleWatcher, listImportedBundles } from "../bundles/index.ts";
+import { type BundleWatcher, IMPORT_BUNDLE_JOB, listImportedBundles } from "../bundles/index.ts";
 import type { Core } from "../core/index.ts";
 import { AppError } from "../lib/errors.ts";
 import { actorOf } from "./auth.ts";
@@ -27,7 +27,7 @@ export const bundlesRoutes = (core: Core, dataDir: string, watcher: BundleWatche
       "/import",
       (ctx) => {
         ctx.set.status = 202;
-        return jobView(core.jobs.enqueue("bundles.import", { path: ctx.body.path, allowDowngrade: ctx.body.allowDowngrade }, actorOf(ctx), { operator: true }));
+        return jobView(core.jobs.enqueue(IMPORT_BUNDLE_JOB, { path: ctx.body.path, allowDowngrade: ctx.body.allowDowngrade }, actorOf(ctx), { operator: true }));
       },
       {
         body: t.Object({ path: t.String({ minLength: 1 }), allowDowngrade: t.Optional(t.Boolean()) }, { additionalProperties: false }),
@@ -53,7 +53,7 @@ export const bundlesRoutes = (core: Core, dataDir: string, watcher: BundleWatche
         }
         const allowDowngrade = (ctx.query as Record<string, string | undefined>).allowDowngrade === "true";
         ctx.set.status = 202;
-        return jobView(core.jobs.enqueue("bundles.import", { path, allowDowngrade, removeAfter: true }, actorOf(ctx), { operator: true }));
+        return jobView(core.jobs.enqueue(IMPORT_BUNDLE_JOB, { path, allowDowngrade, removeAfter: true }, actorOf(ctx), { operator: true }));
       },
       { detail: { summary: "Upload a bundle (the request body) and import it as a job; ?allowDowngrade=true to go back a version" } },
     );

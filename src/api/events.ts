@@ -18,6 +18,9 @@ const encoder = new TextEncoder();
 const frame = (event: AppEvent, named: boolean) =>
   encoder.encode(`id: ${event.id}\n${named ? `event: ${event.type}\n` : ""}data: ${JSON.stringify(eventView(event))}\n\n`);
 
+/** The id a reconnecting EventSource resumes after (its Last-Event-ID header), or null for a fresh stream. */
+export const lastEventIdOf = (header: string | null | undefined): number | null => (header && /^\d+$/.test(header) ? Number(header) : null);
+
 export class EventStreams {
   /** The cleanup of every open stream: unsubscribe, stop the keepalive, close. */
   private readonly open = new Set<() => void>();
@@ -102,8 +105,7 @@ export const eventsRoutes = (streams: EventStreams) =>
   new Elysia({ prefix: "/v1/events", tags: ["events"] }).get("",
     ({ headers, query, request }) => {
       const q = parseQuery(StreamQuery, query);
-      const header = headers["last-event-id"];
-      const afterId = header !== undefined && /^\d+$/.test(header) ? Number(header) : (q.lastEventId ?? null);
+      const afterId = lastEventIdOf(headers["last-event-id"]) ?? q.lastEventId ?? null;
       const types = q.types ? q.types.split(",").filter(Boolean) : [];
       return streams.stream(afterId, types, request.signal);
     },

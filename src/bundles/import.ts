@@ -194,9 +194,12 @@ export async function importBundle(
   return summary;
 }
 
+/** The job type every import runs as: from the API, the status page's button, or the USB watcher. */
+export const IMPORT_BUNDLE_JOB = "bundles.import";
+
 export function importBundleJob(deps: ImportDeps) {
   return defineJob({
-    type: "bundles.import",
+    type: IMPORT_BUNDLE_JOB,
     description: "verify a signed bundle and import its files, artifacts and profiles",
     payload: importBundlePayload,
     concurrency: 1,

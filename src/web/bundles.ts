@@ -1,13 +1,12 @@
 // GET /bundles: imports in progress with their progress bars, bundles found on an inserted USB stick with an import
 // button, imported bundles with signer, version and time, and imports that failed with their reason.
-import { type FoundBundle, listImportedBundles } from "../bundles/index.ts";
+import { type FoundBundle, IMPORT_BUNDLE_JOB, listImportedBundles } from "../bundles/index.ts";
 import type { JobRow } from "../core/index.ts";
 import { formatBytes, isoCell, none, stateCell, timeCell } from "./format.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { ACTIONS_PATH, type ActionContext, canWrite, csrfField, type PageContent, type PageContext } from "./page.ts";
 import { AppError } from "../lib/errors.ts";
 
-export const IMPORT_JOB = "bundles.import";
 const FAILURES_SHOWN = 10;
 
 const pathOf = (job: JobRow) => String((job.payload as { path?: unknown }).path ?? "");
@@ -73,8 +72,8 @@ function failedSection(jobs: JobRow[]): SafeHtml {
 
 export function renderBundlesPage(ctx: PageContext): PageContent {
   const { jobs } = ctx.deps.core;
-  const active = [...jobs.list({ type: IMPORT_JOB, state: "running", limit: 50 }).items, ...jobs.list({ type: IMPORT_JOB, state: "queued", limit: 50 }).items];
-  const failed = jobs.list({ type: IMPORT_JOB, state: "failed", limit: FAILURES_SHOWN }).items;
+  const active = [...jobs.list({ type: IMPORT_BUNDLE_JOB, state: "running", limit: 50 }).items, ...jobs.list({ type: IMPORT_BUNDLE_JOB, state: "queued", limit: 50 }).items];
+  const failed = jobs.list({ type: IMPORT_BUNDLE_JOB, state: "failed", limit: FAILURES_SHOWN }).items;
   const found = ctx.deps.watcher ? ctx.deps.watcher.list() : null;
   return {
     title: "Bundles",
@@ -95,8 +94,8 @@ export function importFoundAction(ctx: ActionContext): string {
     throw new AppError({ code: "bundle-not-found", status: 404, title: "Bundle not found", detail: `no bundle at ${path} on an inserted stick; it may have been removed` });
   }
   const { jobs } = ctx.deps.core;
-  const importing = (["queued", "running"] as const).some((state) => jobs.list({ type: IMPORT_JOB, state, limit: 100 }).items.some((job) => pathOf(job) === path));
+  const importing = (["queued", "running"] as const).some((state) => jobs.list({ type: IMPORT_BUNDLE_JOB, state, limit: 100 }).items.some((job) => pathOf(job) === path));
   if (importing) throw new AppError({ code: "import-in-progress", status: 409, title: "Already importing", detail: `${path} is being imported already; its progress is on the Bundles page` });
-  jobs.enqueue(IMPORT_JOB, { path }, ctx.actor, { operator: true });
+  jobs.enqueue(IMPORT_BUNDLE_JOB, { path }, ctx.actor, { operator: true });
   return "/bundles";
 }

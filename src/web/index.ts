@@ -1,6 +1,6 @@
 // The built-in status page: server-rendered HTML behind its own session login, mounted beside the /v1 API.
 import { Elysia } from "elysia";
-import type { EventStreams } from "../api/events.ts";
+import { type EventStreams, lastEventIdOf } from "../api/events.ts";
 import { assetResponse, ICON_ASSET, SCRIPT_ASSET, STYLE_ASSET } from "./assets.ts";
 import { renderArtifactsPage } from "./artifacts.ts";
 import { BUNDLE_IMPORT_ACTION, importFoundAction, renderBundlesPage } from "./bundles.ts";
@@ -53,8 +53,7 @@ export const webRoutes = (deps: WebDeps & { streams: EventStreams; sessions?: Se
         const check = setInterval(() => {
           if (!sessionOf(deps.core, sessions, request)) ended.abort();
         }, STREAM_SESSION_CHECK_MS);
-        const header = request.headers.get("last-event-id");
-        const after = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+        const after = lastEventIdOf(request.headers.get("last-event-id"));
         // However the stream ends (the browser leaves, the session ends, the server cuts a slow client or shuts down).
         return deps.streams.stream(after, [], AbortSignal.any([request.signal, ended.signal]), { named: false, onClose: () => clearInterval(check) });
       },
