@@ -33,8 +33,8 @@ export interface PlanInput {
   iface: string;
   /** Whether a GOOSED-DATA partition holds the data directory (else it is in memory). */
   dataMounted: boolean;
-  /** Key files copied from the stick, for bundles.trustKeys; null when this goosed has no such setting. */
-  trustKeys: string[] | null;
+  /** Key files copied from the stick, for bundles.trustKeys (goosed trusts them at start). */
+  trustKeys: string[];
 }
 
 export interface NetworkPlan {
@@ -195,7 +195,7 @@ export function planAppliance(input: PlanInput): AppliancePlan {
   if (autoImport !== undefined) derived.bundles = { autoImport };
   // With a static address the URL is known now; as a DHCP client goosed derives it from its address when it starts.
   if (address && !fileValue(input.fileConfig, "boot", "publicUrl")) derived.boot = { publicUrl: `http://${address.ip}${port === 80 ? "" : `:${port}`}` };
-  if (input.trustKeys && input.trustKeys.length > 0) {
+  if (input.trustKeys.length > 0) {
     const listed = fileValue(input.fileConfig, "bundles", "trustKeys");
     const keys = [...(Array.isArray(listed) ? (listed as string[]) : []), ...input.trustKeys];
     derived.bundles = { ...(derived.bundles as Obj | undefined), trustKeys: [...new Set(keys)] };

@@ -19,9 +19,10 @@ import {
   renderNetworkFile,
   requestedInterface,
 } from "../appliance/index.ts";
-import { ConfigError, loadConfig, settingLeaves } from "../config/index.ts";
+import { ConfigError, loadConfig } from "../config/index.ts";
 import { ADMIN_TOKEN_FILE } from "../core/index.ts";
 import { isInMemory } from "../lib/memory-fs.ts";
+import { localAppliance } from "./client.ts";
 import { CliError, UsageError } from "./usage.ts";
 
 export interface ApplianceDeps {
@@ -134,8 +135,6 @@ async function configure(options: Record<string, unknown>): Promise<void> {
 
   const trustedOut = String(options.trustedOut);
   const keyFiles = existsSync(configDir) ? readdirSync(configDir).filter((f) => f.endsWith(".pub")).sort() : [];
-  // bundles.trustKeys makes goosed trust the stick's keys at start; an older goosed without it still gets the copies.
-  const hasTrustKeys = settingLeaves().some((leaf) => leaf.path.join(".") === "bundles.trustKeys");
   const dataDir = typeof fileConfig.dataDir === "string" ? fileConfig.dataDir : APPLIANCE_DEFAULTS.dataDir;
 
   let plan;
@@ -146,7 +145,7 @@ async function configure(options: Record<string, unknown>): Promise<void> {
       filePath,
       iface,
       dataMounted: mountedFlag ?? !inMemory(dataDir),
-      trustKeys: hasTrustKeys ? keyFiles.map((f) => join(trustedOut, f)) : null,
+      trustKeys: keyFiles.map((f) => join(trustedOut, f)),
     });
   } catch (err) {
     if (err instanceof ApplianceConfigError) throw new UsageError(err.message, CONFIGURE);
@@ -220,15 +219,8 @@ async function askMachines(statusUrl: string, dataDir: string): Promise<Record<s
 async function consoleLoop(options: Record<string, unknown>, deps: ApplianceDeps): Promise<void> {
   const intervalSeconds = Number(options.interval);
   if (!Number.isFinite(intervalSeconds) || intervalSeconds <= 0) throw new UsageError(`--interval takes seconds, got ${JSON.stringify(options.interval)}`, "appliance console");
-  let settings: { dataDir: string; httpHost: string; httpPort: number } = { dataDir: APPLIANCE_DEFAULTS.dataDir, httpHost: APPLIANCE_DEFAULTS.http.host, httpPort: APPLIANCE_DEFAULTS.http.port };
-  try {
-    const { config } = loadConfig({ env: {}, flags: {}, cwd: process.cwd(), configPath: deps.env.GOOSED_CONFIG });
-    settings = { dataDir: config.dataDir, httpHost: config.http.host, httpPort: config.http.port };
-  } catch {
-    // A broken configuration is goosed serve's to report; the console still shows the network and the appliance defaults.
-  }
-  if (deps.env.GOOSED_DATA_DIR) settings.dataDir = deps.env.GOOSED_DATA_DIR;
-  if (deps.env.GOOSED_HTTP_PORT) settings.httpPort = Number(deps.env.GOOSED_HTTP_PORT);
+  // A broken configuration is goosed serve's to report; the console still shows the network and the appliance defaults.
+  const settings = localAppliance(deps.env, { dataDir: APPLIANCE_DEFAULTS.dataDir, httpHost: APPLIANCE_DEFAULTS.http.host, httpPort: APPLIANCE_DEFAULTS.http.port });
   const askHost = settings.httpHost === "0.0.0.0" ? "127.0.0.1" : settings.httpHost;
   const readyUrl = `http://${askHost}:${settings.httpPort}/readyz`;
 

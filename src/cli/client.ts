@@ -1,6 +1,7 @@
 // The CLI's HTTP client: finds the appliance and its token, and turns problem JSON into one clear error line.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadConfig } from "../config/index.ts";
 import { ADMIN_TOKEN_FILE } from "../core/index.ts";
 import { CliError } from "./usage.ts";
 
@@ -71,6 +72,28 @@ function safeJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** Where the goosed on this machine keeps its data and listens. */
+export interface LocalAppliance {
+  dataDir: string;
+  httpHost: string;
+  httpPort: number;
+}
+
+/**
+ * Read from goosed's configuration file (GOOSED_CONFIG, else the system one), then GOOSED_DATA_DIR and
+ * GOOSED_HTTP_PORT. A broken file is `goosed serve`'s to report: a client command still runs, on `fallback`.
+ */
+export function localAppliance(env: Record<string, string | undefined>, fallback: LocalAppliance): LocalAppliance {
+  let local = fallback;
+  try {
+    const { config } = loadConfig({ env: {}, flags: {}, cwd: process.cwd(), configPath: env.GOOSED_CONFIG });
+    local = { dataDir: config.dataDir, httpHost: config.http.host, httpPort: config.http.port };
+  } catch {
+    // keep the fallback
+  }
+  return { ...local, dataDir: env.GOOSED_DATA_DIR ?? local.dataDir, httpPort: env.GOOSED_HTTP_PORT ? Number(env.GOOSED_HTTP_PORT) : local.httpPort };
 }
 
 /** --api / GOOSED_API, else the local appliance; --token / GOOSED_TOKEN, else the admin-token file. */

@@ -1,8 +1,7 @@
 // The goosed command line: one cac program, two-word commands (`token create`), one top-level catch.
 import { cac } from "cac";
-import { loadConfig } from "../config/index.ts";
 import { AppError } from "../lib/errors.ts";
-import { type ApiClient, connect } from "./client.ts";
+import { type ApiClient, connect, localAppliance } from "./client.ts";
 import { registerDhcp } from "./dhcp.ts";
 import { registerGroups } from "./groups.ts";
 import { registerJobs } from "./jobs.ts";
@@ -41,14 +40,8 @@ export async function runCli(args: string[], deps: CliDeps, env: Record<string, 
   const client = (options: Record<string, unknown>): ApiClient => {
     // The client needs only where the appliance listens and where its data lives; a broken setting elsewhere
     // should not stop `goosed status` from telling the operator what is wrong.
-    let defaults = { dataDir: "./goosed-data", httpPort: 8080 };
-    try {
-      const { config } = loadConfig({ env: {}, flags: {}, cwd: process.cwd(), configPath: env.GOOSED_CONFIG });
-      defaults = { dataDir: env.GOOSED_DATA_DIR ?? config.dataDir, httpPort: Number(env.GOOSED_HTTP_PORT ?? config.http.port) };
-    } catch {
-      // fall back to the development defaults above
-    }
-    return connect({ api: options.api as string | undefined, token: options.token as string | undefined }, { env, ...defaults });
+    const { dataDir, httpPort } = localAppliance(env, { dataDir: "./goosed-data", httpHost: "0.0.0.0", httpPort: 8080 });
+    return connect({ api: options.api as string | undefined, token: options.token as string | undefined }, { env, dataDir, httpPort });
   };
 
   registerServe(cli, deps, env);

@@ -20,7 +20,7 @@ import { parseCidr } from "../../src/lib/ipv4.ts";
 /** A plan from kernel words and cmdline.txt words as text, with the rest of the input defaulted. */
 function plan(kernel: string, stick = "", extra: Partial<PlanInput> = {}) {
   const { values } = mergeBootWords(parseBootWords(kernel, "kernel command line"), parseBootWords(stick, "cmdline.txt"));
-  return planAppliance({ words: values, fileConfig: {}, filePath: "/run/goosed/config/goosed.yaml", iface: "eth0", dataMounted: true, trustKeys: null, ...extra });
+  return planAppliance({ words: values, fileConfig: {}, filePath: "/run/goosed/config/goosed.yaml", iface: "eth0", dataMounted: true, trustKeys: [], ...extra });
 }
 
 function planError(kernel: string, stick = "", extra: Partial<PlanInput> = {}): string {
