@@ -68,12 +68,13 @@ export function pageHandler(deps: WebDeps, sessions: SessionStore, current: stri
   return ({ request, params }: { request: Request; params?: Record<string, string> }): Response => {
     const session = sessionOf(deps.core, sessions, request);
     if (!session) return redirect(LOGIN_PATH);
+    const url = new URL(request.url);
     try {
-      const content = render({ deps, request, url: new URL(request.url), params: params ?? {}, session, now: Date.now() });
+      const content = render({ deps, request, url, params: params ?? {}, session, now: Date.now() });
       return htmlResponse(renderPage({ title: content.title, current, signedInAs: session.tokenName, body: content.body, warnings: deps.warnings }), content.status ?? 200);
     } catch (error) {
       if (error instanceof AppError) return errorPage(current, session, error.title, error.detail, error.status, current);
-      deps.log.error("status page failed", { component: "web", path: new URL(request.url).pathname, error });
+      deps.log.error("status page failed", { component: "web", path: url.pathname, error });
       return errorPage(current, session, "Page failed", "the page could not be built; the appliance log has the cause", 500, "/");
     }
   };
@@ -109,6 +110,7 @@ export function actionHandler(deps: WebDeps, sessions: SessionStore, current: st
   return ({ request, params, body }: { request: Request; params?: Record<string, string>; body: unknown }): Response => {
     const session = sessionOf(deps.core, sessions, request);
     if (!session) return redirect(LOGIN_PATH);
+    const url = new URL(request.url);
     const fields = (body ?? {}) as Record<string, string>;
     const backPath = sameOriginPath(request.headers.get("referer"), current);
     // Scope first: a read-only session gets no forms, so it has no CSRF token to send, and the reason to show is its scope.
@@ -116,18 +118,18 @@ export function actionHandler(deps: WebDeps, sessions: SessionStore, current: st
       return errorPage(current, session, "Action refused", `the token ${session.tokenName} may only read; log in with a token that has the write scope (goosed token create NAME --scope write)`, 403, backPath);
     }
     if (!sameSecret(fields._csrf ?? "", session.csrf)) {
-      deps.log.warn("status page action refused: missing or wrong CSRF token", { component: "web", path: new URL(request.url).pathname, source: requestState(request).source });
+      deps.log.warn("status page action refused: missing or wrong CSRF token", { component: "web", path: url.pathname, source: requestState(request).source });
       return errorPage(current, session, "Action refused", "the form did not carry this session's CSRF token; reload the page and try again", 403, backPath);
     }
     try {
-      const ctx = { deps, request, url: new URL(request.url), params: params ?? {}, session, now: Date.now(), fields, actor: actorOfSession(session, request) };
+      const ctx = { deps, request, url, params: params ?? {}, session, now: Date.now(), fields, actor: actorOfSession(session, request) };
       return redirect(act(ctx));
     } catch (error) {
       if (error instanceof AppError) {
         const detail = error.errors?.length ? `${error.detail}: ${error.errors.map((e) => e.message).join("; ")}` : error.detail;
         return errorPage(current, session, error.title, detail, error.status, backPath);
       }
-      deps.log.error("status page action failed", { component: "web", path: new URL(request.url).pathname, error });
+      deps.log.error("status page action failed", { component: "web", path: url.pathname, error });
       return errorPage(current, session, "Action failed", "the action failed; the appliance log has the cause", 500, backPath);
     }
   };
